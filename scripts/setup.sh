@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Prepares this machine for sensa-db, idempotently: PostgreSQL 15 with PostGIS,
+# pg_trgm and pgvector; a running cluster owned by the `postgres` OS user; the
+# local owner role and databases; the Python virtualenv. A second run only checks.
+#
+# Works as root (CI) and as a normal user with sudo. Settings (environment):
+#   SENSA_PGPORT      cluster port                  (default 5432)
+#   SENSA_PGUSER      owner/migration login role    (default sensa_owner)
+#   SENSA_PGPASSWORD  its password, local use only  (default sensa_local_only)
+#   SENSA_PGDATABASE  the development database      (default sensa)
+#   SENSA_VENV        virtualenv path               (default .venv)
+set -Eeuo pipefail
+
+PG_MAJOR=15
+PGPORT="${SENSA_PGPORT:-5432}"
+PGUSER_NAME="${SENSA_PGUSER:-sensa_owner}"
+PGPASSWORD_VALUE="${SENSA_PGPASSWORD:-sensa_local_only}"
+PGDATABASE_NAME="${SENSA_PGDATABASE:-sensa}"
+# Every database this project creates (dev, tests, benchmark) is cloned from
+# this template, which already holds the extensions: creating `vector` and
+# `postgis` needs a superuser, and the owner role deliberately is not one (as
+# on RDS, where rds_superuser creates them).
+TEMPLATE_DB="sensa_template"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${SENSA_VENV:-$REPO_ROOT/.venv}"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+die() { printf '\033[31msetup failed: %s\033[0m\n' "$*" >&2; exit 1; }
+trap 'die "command \"${BASH_COMMAND}\" exited with status $? (line ${LINENO})"' ERR
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root() { "$@"; }
+  as_postgres() { runuser -u postgres -- "$@"; }
+elif command -v sudo >/dev/null 2>&1; then
+  as_root() { sudo "$@"; }
+  as_postgres() { sudo -u postgres "$@"; }
+else
+  die "run as root, or install sudo: packages and the cluster need administrator rights"
+fi
+
+. /etc/os-release 2>/dev/null || die "cannot read /etc/os-release: only Debian and Ubuntu are supported"
+case "${ID:-} ${ID_LIKE:-}" in
+  *debian*|*ubuntu*) ;;
+  *) die "unsupported OS '${PRETTY_NAME:-unknown}': only Debian and Ubuntu are supported" ;;
+esac
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$apt_updated" -eq 0 ]; then
+    note "apt-get update"
+    as_root apt-get update -qq >/dev/null || die "apt-get update failed: is the Debian mirror reachable?"
+    apt_updated=1
+  fi
+  note "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get could not install: ${missing[*]}"
+}
+
+step "PostgreSQL ${PG_MAJOR}, PostGIS, pg_trgm and build tools"
+apt_install "postgresql-${PG_MAJOR}" "postgresql-${PG_MAJOR}-postgis-3" "postgresql-server-dev-${PG_MAJOR}" \
+  postgresql-common build-essential dpkg-dev python3-venv
+PG_SHARE="/usr/share/postgresql/${PG_MAJOR}/extension"
+[ -f "$PG_SHARE/pg_trgm.control" ] || die "pg_trgm is missing from $PG_SHARE (postgresql-${PG_MAJOR} is incomplete)"
+[ -f "$PG_SHARE/postgis.control" ] || die "postgis is missing from $PG_SHARE"
+
+step "pgvector"
+if [ -f "$PG_SHARE/vector.control" ]; then
+  note "present: $(grep default_version "$PG_SHARE/vector.control")"
+else
+  # bookworm does not package pgvector; Debian's source package from trixie
+  # builds cleanly against postgresql-server-dev-15.
+  src_list=/etc/apt/sources.list.d/sensa-db-trixie-src.sources
+  if [ ! -f "$src_list" ]; then
+    note "adding a deb-src entry for trixie (sources only, no binaries)"
+    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      | as_root tee "$src_list" >/dev/null
+    as_root apt-get update -qq >/dev/null || die "apt-get update failed after adding the trixie deb-src entry"
+  fi
+  build_dir="$(mktemp -d)"
+  (
+    cd "$build_dir"
+    apt-get source --download-only pgvector >/dev/null 2>&1 || die "cannot download Debian's pgvector source package"
+    dpkg-source -x --no-check ./pgvector_*.dsc pgvector >/dev/null
+    cd pgvector
+    # OPTFLAGS="" : no -march=native, so the build runs on any CPU of the fleet.
+    note "building $(basename "$(ls "$build_dir"/pgvector_*.dsc)" .dsc)"
+    make -s OPTFLAGS="" PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config" >/dev/null 2>&1 || die "pgvector failed to build"
+    as_root make -s install PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config" >/dev/null || die "pgvector failed to install"
+  )
+  rm -rf "$build_dir"
+  [ -f "$PG_SHARE/vector.control" ] || die "pgvector did not install its control file"
+  note "installed: $(grep default_version "$PG_SHARE/vector.control")"
+fi
+
+step "cluster ${PG_MAJOR}/main on port ${PGPORT}"
+if ! pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}' | grep -qx "${PG_MAJOR}/main"; then
+  note "creating the cluster (owned by the postgres OS user)"
+  as_root pg_createcluster "${PG_MAJOR}" main --port "$PGPORT" >/dev/null
+fi
+conf_d="/etc/postgresql/${PG_MAJOR}/main/conf.d"
+if [ ! -f "$conf_d/sensa-db.conf" ]; then
+  # pgvector < 0.8.2 can corrupt an HNSW index built by parallel workers
+  # (CVE-2026-3172). Local clusters build serially; see docs/OPERATIONS.md.
+  printf '%s\n' "# Written by sensa-db scripts/setup.sh" \
+    "# pgvector < 0.8.2: parallel HNSW builds are unsafe (CVE-2026-3172)." \
+    "max_parallel_maintenance_workers = 0" \
+    | as_root tee "$conf_d/sensa-db.conf" >/dev/null
+  as_root pg_ctlcluster "${PG_MAJOR}" main restart 2>/dev/null || true
+fi
+status="$(pg_lsclusters -h | awk -v v="${PG_MAJOR}" '$1==v && $2=="main" {print $4}')"
+if [ "$status" != "online" ]; then
+  note "starting"
+  as_root pg_ctlcluster "${PG_MAJOR}" main start || die "the cluster did not start: see /var/log/postgresql/postgresql-${PG_MAJOR}-main.log"
+fi
+actual_port="$(pg_lsclusters -h | awk -v v="${PG_MAJOR}" '$1==v && $2=="main" {print $3}')"
+[ "$actual_port" = "$PGPORT" ] || die "cluster ${PG_MAJOR}/main listens on ${actual_port}, not ${PGPORT}: set SENSA_PGPORT=${actual_port}"
+
+psql_super() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PGPORT" "$@"; }
+
+step "role ${PGUSER_NAME} and databases ${PGDATABASE_NAME}, ${TEMPLATE_DB}"
+# The owner role is what migrations run as: it owns the databases and may
+# create roles, but is not a superuser and cannot bypass RLS, exactly like the
+# master user of an RDS instance.
+psql_super -d postgres -v role="$PGUSER_NAME" -v pw="$PGPASSWORD_VALUE" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('ALTER ROLE %I LOGIN NOSUPERUSER CREATEDB CREATEROLE NOBYPASSRLS PASSWORD %L', :'role', :'pw') \gexec
+SQL
+if ! psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${TEMPLATE_DB}'" | grep -q 1; then
+  psql_super -d postgres -c "CREATE DATABASE ${TEMPLATE_DB} OWNER \"${PGUSER_NAME}\""
+fi
+psql_super -d "$TEMPLATE_DB" <<'SQL'
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS postgis;
+SQL
+psql_super -d postgres -c "ALTER DATABASE ${TEMPLATE_DB} WITH IS_TEMPLATE true"
+if ! psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${PGDATABASE_NAME}'" | grep -q 1; then
+  psql_super -d postgres -c "CREATE DATABASE \"${PGDATABASE_NAME}\" OWNER \"${PGUSER_NAME}\" TEMPLATE ${TEMPLATE_DB}"
+fi
+
+step "Python virtualenv ${VENV}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV" || die "cannot create a virtualenv (python3-venv missing?)"
+fi
+stamp="$VENV/.sensa-db-installed"
+if [ ! -f "$stamp" ] || [ "$REPO_ROOT/pyproject.toml" -nt "$stamp" ]; then
+  note "pip install -e .[test,dev]"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -e "$REPO_ROOT[test,dev]" || die "pip could not install the project's dependencies"
+  touch "$stamp"
+else
+  note "up to date"
+fi
+
+step "ready"
+note "DATABASE_URL=postgresql://${PGUSER_NAME}:${PGPASSWORD_VALUE}@localhost:${PGPORT}/${PGDATABASE_NAME}"

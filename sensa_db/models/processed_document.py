@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import conv
+
+from sensa_db.models.base import NOT_NULL_DEFAULT, NOT_NULL_OWNER, Base, stricter, uuid_primary_key
+
+if TYPE_CHECKING:
+    from sensa_db.models.chapter import Chapter
+    from sensa_db.models.course import Course
+    from sensa_db.models.course_document import CourseDocument
+
+EMBEDDING_DIMENSIONS = 768
+
+# The design's HNSW parameters for both embedding indexes.
+HNSW_OPTIONS: dict[str, Any] = {
+    "postgresql_using": "hnsw",
+    "postgresql_with": {"m": 16, "ef_construction": 64},
+    "postgresql_ops": {"embedding": "vector_cosine_ops"},
+}
+
+
+class ProcessedDocument(Base):
+    """The pipeline's result for one document: its concept map and embedding."""
+
+    __tablename__ = "processed_documents"
+
+    processed_id: Mapped[uuid.UUID] = uuid_primary_key()
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("course_documents.document_id", ondelete="CASCADE"),
+        info=stricter(NOT_NULL_OWNER),
+    )
+    course_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("courses.course_id", ondelete="CASCADE"), info=stricter(NOT_NULL_OWNER)
+    )
+    concept_map: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    pipeline_version: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(String(100))
+    embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
+    processed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), info=stricter(NOT_NULL_DEFAULT)
+    )
+    cache_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+
+    document: Mapped[CourseDocument] = relationship(back_populates="processed_document")
+    course: Mapped[Course] = relationship(back_populates="processed_documents")
+    chapters: Mapped[list[Chapter]] = relationship(
+        back_populates="processed_document",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Chapter.chapter_number",
+    )
+
+    __table_args__ = (
+        UniqueConstraint("document_id", name=conv("unique_doc_processing")),
+        Index("idx_processed_docs_embedding", "embedding", **HNSW_OPTIONS),
+        # Serves: a course's processed documents (get_course_stats, course deletion).
+        Index("idx_processed_docs_course_id", "course_id"),
+        # Serves: concept-map containment queries (concept_map @> '{"concepts": [...]}').
+        Index(
+            "idx_processed_docs_concept_map",
+            "concept_map",
+            postgresql_using="gin",
+            postgresql_ops={"concept_map": "jsonb_path_ops"},
+        ),
+    )

@@ -1,0 +1,98 @@
+"""The PostgreSQL cluster the tests run against, and throwaway databases on it.
+
+scripts/setup.sh prepares the cluster, the non-superuser owner role and the
+``sensa_template`` database holding the extensions. Every test database is a
+clone: of that template (empty, for migration tests) or of one migrated to head
+once per session (for behaviour tests).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from pytest_postgresql.janitor import DatabaseJanitor
+from sqlalchemy import Connection, create_engine
+from sqlalchemy.pool import NullPool
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXTENSIONS_TEMPLATE = "sensa_template"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    @classmethod
+    def from_environment(cls) -> PostgresServer:
+        return cls(
+            host=os.environ.get("SENSA_PGHOST", "localhost"),
+            port=int(os.environ.get("SENSA_PGPORT", "5432")),
+            user=os.environ.get("SENSA_PGUSER", "sensa_owner"),
+            password=os.environ.get("SENSA_PGPASSWORD", "sensa_local_only"),
+        )
+
+    def url(self, dbname: str, *, driver: str = "postgresql+psycopg") -> str:
+        return f"{driver}://{self.user}:{self.password}@{self.host}:{self.port}/{dbname}"
+
+    def connect(self, dbname: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname=dbname
+        )
+
+    def unreachable_reason(self) -> str | None:
+        try:
+            with self.connect(EXTENSIONS_TEMPLATE):
+                return None
+        except psycopg.OperationalError as exc:
+            return (
+                f"cannot reach database {EXTENSIONS_TEMPLATE!r} as {self.user}@{self.host}:"
+                f"{self.port} ({str(exc).strip().splitlines()[-1]}): run scripts/setup.sh first"
+            )
+
+    @contextmanager
+    def database(self, *, template: str, as_template: bool = False) -> Iterator[str]:
+        """A new database cloned from ``template``, dropped afterwards."""
+        dbname = f"sensa_test_{uuid.uuid4().hex[:12]}"
+        janitor = DatabaseJanitor(
+            user=self.user,
+            host=self.host,
+            port=self.port,
+            password=self.password,
+            dbname=dbname,
+            template_dbname=template,
+            as_template=as_template,
+        )
+        janitor.init()
+        try:
+            yield dbname
+        finally:
+            janitor.drop()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """The project's Alembic configuration; with ``connection``, env.py migrates through it."""
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+    finally:
+        engine.dispose()
