@@ -10,10 +10,10 @@ from __future__ import annotations
 from logging.config import fileConfig
 from typing import Any
 
+from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, Engine, pool
 
-from alembic import context
 from sensa_db.database import DatabaseURLError, make_engine, resolve_database_url
 from sensa_db.models import metadata
 

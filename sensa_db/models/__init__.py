@@ -1,6 +1,4 @@
-"""SQLAlchemy models of the Sensa Learn schema: one module per table.
-
-"""
+"""SQLAlchemy models of the Sensa Learn schema: one module per table."""
 
 from sensa_db.models.analogy_feedback import AnalogyFeedback
 from sensa_db.models.base import Base

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import DateTime, ForeignKey, Index, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sensa_db.models.base import NOT_NULL_DEFAULT, NOT_NULL_OWNER, Base, stricter, uuid_primary_key
+from sensa_db.models.base import (
+    NOT_NULL_DEFAULT,
+    NOT_NULL_OWNER,
+    Base,
+    serves,
+    stricter,
+    uuid_primary_key,
+)
 
 if TYPE_CHECKING:
     from sensa_db.models.chapter import Chapter
@@ -37,10 +44,22 @@ class AnalogyFeedback(Base):
     chapter: Mapped[Chapter] = relationship(back_populates="analogy_feedback")
 
     __table_args__ = (
-        # Neither foreign key is indexed by the design. Serve: a learner's own
-        # feedback (and row-level security), and a chapter's helpfulness ratio.
-        Index("idx_analogy_feedback_user_id", "user_id"),
-        Index("idx_analogy_feedback_chapter_id", "chapter_id"),
-        # Serves: the helpfulness of one analogy across learners.
-        Index("idx_analogy_feedback_analogy_id", "analogy_id"),
+        # The design indexes neither foreign key.
+        Index(
+            "idx_analogy_feedback_user_id",
+            "user_id",
+            info=serves(
+                "a learner's own feedback; row-level security; cascading a user's deletion"
+            ),
+        ),
+        Index(
+            "idx_analogy_feedback_chapter_id",
+            "chapter_id",
+            info=serves("a chapter's analogy helpfulness; cascading a chapter's deletion"),
+        ),
+        Index(
+            "idx_analogy_feedback_analogy_id",
+            "analogy_id",
+            info=serves("the helpfulness of one analogy across learners"),
+        ),
     )

@@ -41,6 +41,14 @@ def stricter(reason: str) -> dict[str, Any]:
     return {STRICTER_INFO_KEY: reason}
 
 
+SERVES_INFO_KEY = "serves"
+
+
+def serves(query: str) -> dict[str, Any]:
+    """Index ``info`` naming the query an index beyond the design exists for."""
+    return {SERVES_INFO_KEY: query}
+
+
 NOT_NULL_DEFAULT = "the design gives a default but allows NULL; a NULL here has no meaning"
 NOT_NULL_OWNER = (
     "the design allows NULL; a row without its owner would be orphaned"

@@ -11,6 +11,7 @@ from sensa_db.models.base import (
     Base,
     TimestampsMixin,
     bool_column,
+    serves,
     stricter,
     uuid_primary_key,
 )
@@ -55,18 +56,18 @@ class Course(TimestampsMixin, Base):
         Index("idx_courses_user_id", "user_id"),
         Index("idx_courses_created_at", text("created_at DESC")),
         Index("idx_courses_archived", "is_archived", postgresql_where=text("is_archived = false")),
-        # Serves: a learner's active courses, newest first (the dashboard).
         Index(
             "idx_courses_user_active_recent",
             "user_id",
             text("created_at DESC"),
             postgresql_where=text("is_archived = false"),
+            info=serves("a learner's active courses, newest first (the dashboard)"),
         ),
-        # Serves: search_courses(), typo-tolerant trigram matching on the name.
         Index(
             "idx_courses_name_trgm",
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
+            info=serves("search_courses(), typo-tolerant trigram matching on the name"),
         ),
     )

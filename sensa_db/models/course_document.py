@@ -20,7 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import conv
 
-from sensa_db.models.base import NOT_NULL_DEFAULT, NOT_NULL_OWNER, Base, stricter, uuid_primary_key
+from sensa_db.models.base import (
+    NOT_NULL_DEFAULT,
+    NOT_NULL_OWNER,
+    Base,
+    serves,
+    stricter,
+    uuid_primary_key,
+)
 from sensa_db.models.enums import ProcessingStatus, processing_status_enum
 
 if TYPE_CHECKING:
@@ -73,6 +80,10 @@ class CourseDocument(Base):
         Index("idx_documents_status", "processing_status"),
         Index("idx_documents_hash", "sha256_hash"),
         Index("idx_documents_upload_date", text("upload_date DESC")),
-        # Serves: the worker finding its document by pipeline task id.
-        Index("idx_documents_task_id", "task_id", postgresql_where=text("task_id IS NOT NULL")),
+        Index(
+            "idx_documents_task_id",
+            "task_id",
+            postgresql_where=text("task_id IS NOT NULL"),
+            info=serves("the worker finding its document by pipeline task id"),
+        ),
     )

@@ -12,6 +12,7 @@ from sensa_db.models.base import (
     Base,
     CreatedAtMixin,
     bool_column,
+    serves,
     stricter,
     uuid_primary_key,
 )
@@ -57,11 +58,11 @@ class Keyword(CreatedAtMixin, Base):
         Index("idx_keywords_term", "term"),
         Index("idx_keywords_primary", "is_primary", postgresql_where=text("is_primary = true")),
         Index("idx_keywords_embedding", "embedding", **HNSW_OPTIONS),
-        # Serves: search_keywords(), typo-tolerant trigram matching on the term.
         Index(
             "idx_keywords_term_trgm",
             "term",
             postgresql_using="gin",
             postgresql_ops={"term": "gin_trgm_ops"},
+            info=serves("search_keywords(), typo-tolerant trigram matching on the term"),
         ),
     )

@@ -10,7 +10,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import conv
 
-from sensa_db.models.base import NOT_NULL_DEFAULT, NOT_NULL_OWNER, Base, stricter, uuid_primary_key
+from sensa_db.models.base import (
+    NOT_NULL_DEFAULT,
+    NOT_NULL_OWNER,
+    Base,
+    serves,
+    stricter,
+    uuid_primary_key,
+)
 
 if TYPE_CHECKING:
     from sensa_db.models.chapter import Chapter
@@ -61,13 +68,16 @@ class ProcessedDocument(Base):
     __table_args__ = (
         UniqueConstraint("document_id", name=conv("unique_doc_processing")),
         Index("idx_processed_docs_embedding", "embedding", **HNSW_OPTIONS),
-        # Serves: a course's processed documents (get_course_stats, course deletion).
-        Index("idx_processed_docs_course_id", "course_id"),
-        # Serves: concept-map containment queries (concept_map @> '{"concepts": [...]}').
+        Index(
+            "idx_processed_docs_course_id",
+            "course_id",
+            info=serves("a course's processed documents (get_course_stats, course deletion)"),
+        ),
         Index(
             "idx_processed_docs_concept_map",
             "concept_map",
             postgresql_using="gin",
             postgresql_ops={"concept_map": "jsonb_path_ops"},
+            info=serves("concept-map containment queries (concept_map @> '{\"concepts\": [...]}')"),
         ),
     )

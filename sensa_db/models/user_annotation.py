@@ -13,6 +13,7 @@ from sensa_db.models.base import (
     NOT_NULL_OWNER,
     Base,
     bool_column,
+    serves,
     stricter,
     uuid_primary_key,
 )
@@ -59,12 +60,12 @@ class UserAnnotation(Base):
         Index(
             "idx_annotations_unprocessed", "processed", postgresql_where=text("processed = false")
         ),
-        # Serves: the consensus lookup, same (course, type, rating) among unprocessed rows.
         Index(
             "idx_annotations_consensus",
             "course_id",
             "feedback_type",
             "rating",
             postgresql_where=text("processed = false"),
+            info=serves("the consensus lookup, same (course, type, rating) among unprocessed rows"),
         ),
     )

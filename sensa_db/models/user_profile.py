@@ -14,6 +14,7 @@ from sensa_db.models.base import (
     NOT_NULL_OWNER,
     Base,
     TimestampsMixin,
+    serves,
     stricter,
     uuid_primary_key,
 )
@@ -48,8 +49,16 @@ class UserProfile(TimestampsMixin, Base):
 
     __table_args__ = (
         UniqueConstraint("user_id", name=conv("unique_user_profile")),
-        # Serves: learners interested in a topic (interests ? 'biology').
-        Index("idx_user_profiles_interests", "interests", postgresql_using="gin"),
-        # Serves: learners within a distance of a point (ST_DWithin).
-        Index("idx_user_profiles_location_point", "location_point", postgresql_using="gist"),
+        Index(
+            "idx_user_profiles_interests",
+            "interests",
+            postgresql_using="gin",
+            info=serves("learners interested in a topic (interests ? 'biology')"),
+        ),
+        Index(
+            "idx_user_profiles_location_point",
+            "location_point",
+            postgresql_using="gist",
+            info=serves("learners within a distance of a point (ST_DWithin)"),
+        ),
     )

@@ -14,6 +14,7 @@ from sensa_db.models.base import (
     NOT_NULL_OWNER,
     Base,
     bool_column,
+    serves,
     stricter,
     uuid_primary_key,
 )
@@ -69,11 +70,22 @@ class UserProgress(Base):
         Index("idx_progress_course_id", "course_id"),
         Index("idx_progress_completed", "completed", postgresql_where=text("completed = true")),
         Index("idx_progress_activity_date", text("last_activity_date DESC")),
-        # The unique (user_id, chapter_id) index cannot serve chapter_id alone:
-        # Serves: cascading a chapter's deletion, a chapter's learners.
-        Index("idx_progress_chapter_id", "chapter_id"),
-        # Serves: a learner's latest activity (streak computation, summaries).
-        Index("idx_progress_user_activity", "user_id", text("last_activity_date DESC")),
-        # Serves: learners holding a badge (badges @> '["first_week"]').
-        Index("idx_progress_badges", "badges", postgresql_using="gin"),
+        # unique_user_chapter_progress leads with user_id, so it cannot serve this.
+        Index(
+            "idx_progress_chapter_id",
+            "chapter_id",
+            info=serves("cascading a chapter's deletion, a chapter's learners"),
+        ),
+        Index(
+            "idx_progress_user_activity",
+            "user_id",
+            text("last_activity_date DESC"),
+            info=serves("a learner's latest activity (streak computation, summaries)"),
+        ),
+        Index(
+            "idx_progress_badges",
+            "badges",
+            postgresql_using="gin",
+            info=serves("learners holding a badge (badges @> '[\"first_week\"]')"),
+        ),
     )

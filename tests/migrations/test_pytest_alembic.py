@@ -7,10 +7,10 @@ from pytest_alembic.tests import (
     test_up_down_consistency,
     test_upgrade,
 )
-from pytest_alembic.tests.experimental import test_downgrade_leaves_no_trace
 from pytest_alembic.tests.experimental import (
     test_all_models_register_on_metadata as _all_models_register_on_metadata,
 )
+from pytest_alembic.tests.experimental import test_downgrade_leaves_no_trace
 
 __all__ = [
     "test_downgrade_leaves_no_trace",

@@ -1,0 +1,171 @@
+"""`alembic upgrade head` builds the design's schema: compared catalog to catalog
+with the design's own DDL applied to another database.
+
+Our schema may be stricter or larger than the design, never different:
+- a column may be NOT NULL where the design allows NULL only if its model says
+  why (``info=stricter(...)``), and every such mark must be a real difference;
+- columns, constraints and indexes beyond the design are allowed, and listed
+  here so that adding one is a visible decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from sensa_db.models import metadata
+from sensa_db.models.base import SERVES_INFO_KEY, STRICTER_INFO_KEY
+from tests.catalog import CatalogSnapshot, snapshot
+from tests.postgres import EXTENSIONS_TEMPLATE, REPO_ROOT, PostgresServer
+
+DESIGN_DDL = REPO_ROOT / "tests" / "fixtures" / "design_ddl.sql"
+
+COLUMNS_BEYOND_DESIGN = {("user_profiles", "location_point")}
+
+
+def _snapshot_of(url: str) -> CatalogSnapshot:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return snapshot(connection, exclude_tables=frozenset({"alembic_version"}))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def design(pg_server: PostgresServer) -> Iterator[CatalogSnapshot]:
+    with pg_server.database(template=EXTENSIONS_TEMPLATE) as dbname:
+        engine = create_engine(pg_server.url(dbname), poolclass=NullPool)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(DESIGN_DDL.read_text())
+        engine.dispose()
+        yield _snapshot_of(pg_server.url(dbname))
+
+
+@pytest.fixture(scope="module")
+def ours(shared_database: str) -> CatalogSnapshot:
+    return _snapshot_of(shared_database)
+
+
+def _stricter_columns() -> set[tuple[str, str]]:
+    return {
+        (table.name, column.name)
+        for table in metadata.tables.values()
+        for column in table.columns
+        if STRICTER_INFO_KEY in column.info
+    }
+
+
+def test_design_ddl_fixture_is_complete(design: CatalogSnapshot) -> None:
+    assert len(design.tables) == 13
+    assert len(design.enums) == 5
+    assert len([name for (_, name) in design.indexes if name.startswith("idx_")]) == 29
+
+
+def test_same_tables(design: CatalogSnapshot, ours: CatalogSnapshot) -> None:
+    assert ours.tables == design.tables
+
+
+def test_same_enums_with_the_same_labels_in_order(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    assert ours.enums == design.enums
+
+
+def test_every_design_column_has_its_type_and_default(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    mismatches = {
+        key: (expected, ours.columns.get(key))
+        for key, expected in design.columns.items()
+        if (ours_column := ours.columns.get(key)) is None
+        or (ours_column.type, ours_column.default) != (expected.type, expected.default)
+    }
+    assert mismatches == {}
+
+
+def test_columns_beyond_the_design_are_the_listed_ones(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    assert set(ours.columns) - set(design.columns) == COLUMNS_BEYOND_DESIGN
+
+
+def test_nullability_differs_exactly_where_a_model_documents_it(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    tightened = {
+        key
+        for key, expected in design.columns.items()
+        if key in ours.columns and ours.columns[key].not_null != expected.not_null
+    }
+    loosened = {key for key in tightened if not ours.columns[key].not_null}
+    assert loosened == set(), "a column the design declares NOT NULL became nullable"
+    assert tightened == _stricter_columns()
+
+
+def test_every_design_constraint_exists_with_its_name_and_definition(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    missing = {
+        key: definition
+        for key, definition in design.constraints.items()
+        if ours.constraints.get(key) != definition
+    }
+    assert missing == {}
+
+
+def test_every_design_index_exists_with_its_name_and_definition(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    missing = {
+        key: definition
+        for key, definition in design.indexes.items()
+        if ours.indexes.get(key) != definition
+    }
+    assert missing == {}
+
+
+def test_hnsw_indexes_use_cosine_ops_with_the_design_parameters(ours: CatalogSnapshot) -> None:
+    for key in [
+        ("processed_documents", "idx_processed_docs_embedding"),
+        ("keywords", "idx_keywords_embedding"),
+    ]:
+        assert ours.indexes[key].endswith(
+            "USING hnsw (embedding vector_cosine_ops) WITH (m='16', ef_construction='64')"
+        )
+
+
+def test_every_foreign_key_column_leads_an_index(shared_engine: Engine) -> None:
+    """A foreign key without an index makes each cascading delete scan the child table."""
+    with shared_engine.connect() as connection:
+        unindexed = connection.execute(
+            text(
+                """
+                SELECT con.conrelid::regclass::text, a.attname
+                FROM pg_constraint con
+                JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+                WHERE con.contype = 'f' AND con.connamespace = 'public'::regnamespace
+                  AND NOT EXISTS (
+                      SELECT FROM pg_index i
+                      WHERE i.indrelid = con.conrelid AND i.indkey[0] = con.conkey[1]
+                  )
+                """
+            )
+        ).all()
+    assert unindexed == []
+
+
+def test_every_index_beyond_the_design_names_the_query_it_serves(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    added = {name for (_, name) in set(ours.indexes) - set(design.indexes)}
+    declared = {
+        index.name: index.info.get(SERVES_INFO_KEY)
+        for table in metadata.tables.values()
+        for index in table.indexes
+    }
+    assert {name for name in added if not declared.get(name)} == set()
+    assert len(ours.indexes) >= 60
