@@ -11,17 +11,24 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
+from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, Engine, pool
 
 from sensa_db.database import DatabaseURLError, make_engine, resolve_database_url
 from sensa_db.models import metadata
+from sensa_db.sql_entities import ENTITY_TYPES, load_entities
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = metadata
+
+# Functions, triggers and policies declared in sensa_db are compared like
+# tables. Limited to those types and our schema: left unlimited, alembic_utils
+# would propose dropping PostGIS's views and the extensions themselves.
+register_entities(load_entities(), schemas=["public"], entity_types=ENTITY_TYPES)
 
 
 def include_object(
@@ -35,6 +42,8 @@ COMPARISON_OPTIONS: dict[str, Any] = {
     "target_metadata": target_metadata,
     "compare_type": True,
     "compare_server_default": True,
+    # Everything lives in public; alembic_utils reads this option unconditionally.
+    "include_schemas": False,
     "include_object": include_object,
     "process_revision_directives": alembic_helpers.writer,
     "render_item": alembic_helpers.render_item,
