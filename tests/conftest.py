@@ -9,7 +9,7 @@ from sqlalchemy.pool import NullPool
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE, WORKER_ROLE
 from tests.postgres import EXTENSIONS_TEMPLATE, PostgresServer, upgrade
-from tests.rls import as_login, ensure_test_logins
+from tests.rls import SeededLearner, as_login, ensure_test_logins, seed_learner
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +103,15 @@ def app_connection(app_engine: Engine) -> Iterator[Connection]:
             yield conn
         finally:
             transaction.rollback()
+
+
+@pytest.fixture(scope="module")
+def learners(shared_engine: Engine) -> tuple[SeededLearner, SeededLearner]:
+    """Two learners' whole graphs, committed by an admin into the module's database."""
+    with Session(shared_engine) as admin_session:
+        first, second = seed_learner(admin_session), seed_learner(admin_session)
+        admin_session.commit()
+    return first, second
 
 
 @pytest.fixture

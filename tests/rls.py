@@ -173,6 +173,10 @@ class SeededLearner:
         return frozenset(by_table[table])
 
 
-def seed_learner(session: Session) -> SeededLearner:
-    """A learner's whole graph, written through ``session`` (an admin's or a learner's own)."""
-    return SeededLearner.of(make_learner_graph(session))
+def seed_learner(session: Session, user_id: uuid.UUID | None = None) -> SeededLearner:
+    """A learner's whole graph, flushed through ``session``.
+
+    As an admin, any learner; as sensa_app, pass the ``user_id`` the
+    transaction's context names (a learner signing up and building their graph).
+    """
+    return SeededLearner.of(make_learner_graph(session, user_id))
