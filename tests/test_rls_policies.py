@@ -72,7 +72,11 @@ FOREIGN_ROWS: list[tuple[str, str, Rows]] = [
             "email": f"{_tag()}@example.com",
         },
     ),
-    ("user_profiles", "a profile for another learner", lambda me, other: {"user_id": other.user_id}),
+    (
+        "user_profiles",
+        "a profile for another learner",
+        lambda me, other: {"user_id": other.user_id},
+    ),
     (
         "courses",
         "a course for another learner",
@@ -362,4 +366,3 @@ def test_without_a_context_every_table_reads_empty_and_rejects_writes(
     _, _, rows = next(entry for entry in FOREIGN_ROWS if entry[0] == table)
     with denied_by_policy(table), app_connection.begin_nested():
         app_connection.execute(insert(metadata.tables[table]).values(rows(second, first)))
-

@@ -61,7 +61,8 @@ def test_admin_edits_any_learners_course(
 ) -> None:
     courses = metadata.tables["courses"]
     result = admin_connection.execute(
-        update(courses).where(courses.c.course_id.in_([lr.course_id for lr in learners]))
+        update(courses)
+        .where(courses.c.course_id.in_([lr.course_id for lr in learners]))
         .values(is_archived=True)
     )
     assert result.rowcount == 2
@@ -115,7 +116,9 @@ def test_worker_writes_results_for_any_course(
     processed = metadata.tables["processed_documents"]
     chapters = metadata.tables["chapters"]
     # Reprocessing: the old result goes, the new one comes, for someone else's course.
-    worker_connection.execute(delete(processed).where(processed.c.document_id == second.document_id))
+    worker_connection.execute(
+        delete(processed).where(processed.c.document_id == second.document_id)
+    )
     new_id = worker_connection.scalar(
         insert(processed)
         .values(
@@ -129,9 +132,10 @@ def test_worker_writes_results_for_any_course(
     worker_connection.execute(
         insert(chapters).values(processed_id=new_id, chapter_number=1, title="Redone")
     )
-    assert worker_connection.scalar(
-        select(chapters.c.title).where(chapters.c.processed_id == new_id)
-    ) == "Redone"
+    assert (
+        worker_connection.scalar(select(chapters.c.title).where(chapters.c.processed_id == new_id))
+        == "Redone"
+    )
 
 
 def test_worker_cannot_file_a_result_under_another_course(
