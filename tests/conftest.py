@@ -7,7 +7,9 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from sensa_db.security import ADMIN_ROLE, APP_ROLE, WORKER_ROLE
 from tests.postgres import EXTENSIONS_TEMPLATE, PostgresServer, upgrade
+from tests.rls import SeededLearner, as_login, ensure_test_logins, seed_learner
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +50,35 @@ def shared_database(pg_server: PostgresServer, head_template: str) -> Iterator[s
         yield pg_server.url(dbname)
 
 
+@pytest.fixture(scope="session")
+def test_logins(pg_server: PostgresServer, head_template: str) -> None:
+    """Login members of the roles the revisions create (tests/rls.py)."""
+    ensure_test_logins(pg_server)
+
+
+def _engine_as(url: str, role: str) -> Engine:
+    return create_engine(as_login(url, role), poolclass=NullPool)
+
+
 @pytest.fixture(scope="module")
-def shared_engine(shared_database: str) -> Iterator[Engine]:
-    engine = create_engine(shared_database, poolclass=NullPool)
+def shared_engine(shared_database: str, test_logins: None) -> Iterator[Engine]:
+    """Connects as admin_role: row-level security is FORCEd, so the owner sees no rows."""
+    engine = _engine_as(shared_database, ADMIN_ROLE)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def app_engine(shared_database: str, test_logins: None) -> Iterator[Engine]:
+    """Connects as the API does: a member of sensa_app."""
+    engine = _engine_as(shared_database, APP_ROLE)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def worker_engine(shared_database: str, test_logins: None) -> Iterator[Engine]:
+    engine = _engine_as(shared_database, WORKER_ROLE)
     yield engine
     engine.dispose()
 
@@ -64,6 +92,26 @@ def connection(shared_engine: Engine) -> Iterator[Connection]:
             yield conn
         finally:
             transaction.rollback()
+
+
+@pytest.fixture
+def app_connection(app_engine: Engine) -> Iterator[Connection]:
+    """A connection as sensa_app inside a transaction that is rolled back after the test."""
+    with app_engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture(scope="module")
+def learners(shared_engine: Engine) -> tuple[SeededLearner, SeededLearner]:
+    """Two learners' whole graphs, committed by an admin into the module's database."""
+    with Session(shared_engine) as admin_session:
+        first, second = seed_learner(admin_session), seed_learner(admin_session)
+        admin_session.commit()
+    return first, second
 
 
 @pytest.fixture

@@ -49,9 +49,12 @@ class LearnerGraph:
     complexity: ChapterComplexity
 
 
-def make_user(session: Session) -> User:
+def make_user(session: Session, user_id: uuid.UUID | None = None) -> User:
+    """A user; pass ``user_id`` to sign up as the learner a session's context names."""
     tag = uuid.uuid4().hex[:10]
     user = User(cognito_sub=f"cognito-{tag}", email=f"learner-{tag}@example.com")
+    if user_id is not None:
+        user.user_id = user_id
     session.add(user)
     session.flush()
     return user
@@ -81,8 +84,8 @@ def make_document(session: Session, course: Course, content: str = "chapter one"
     return document
 
 
-def make_learner_graph(session: Session) -> LearnerGraph:
-    user = make_user(session)
+def make_learner_graph(session: Session, user_id: uuid.UUID | None = None) -> LearnerGraph:
+    user = make_user(session, user_id)
     profile = UserProfile(
         user=user, interests=["football", "cooking"], learning_style=LearningStyle.VISUAL
     )

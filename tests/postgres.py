@@ -42,8 +42,12 @@ class PostgresServer:
             password=os.environ.get("SENSA_PGPASSWORD", "sensa_local_only"),
         )
 
-    def url(self, dbname: str, *, driver: str = "postgresql+psycopg") -> str:
-        return f"{driver}://{self.user}:{self.password}@{self.host}:{self.port}/{dbname}"
+    def url(
+        self, dbname: str, *, driver: str = "postgresql+psycopg", user: str | None = None
+    ) -> str:
+        """URL of ``dbname``, as the owner or as ``user`` (test logins share its password)."""
+        login = user or self.user
+        return f"{driver}://{login}:{self.password}@{self.host}:{self.port}/{dbname}"
 
     def connect(self, dbname: str) -> psycopg.Connection:
         return psycopg.connect(

@@ -1,0 +1,255 @@
+/*
+ * Row-level security for what the pipeline makes of a document: the processed
+ * document, its chapters, keywords, relationships and chapter complexity.
+ *
+ * A learner owns these rows through their course, one parent at a time: a
+ * chapter is theirs when its processed document is visible to them, which is
+ * when its source document and course are (see courses.sql). Each policy
+ * selects from its parent table and that table's own policy does the rest, so
+ * the chain ends at courses.user_id = the request context. Parent ids are
+ * gathered once per statement (ARRAY(SELECT ...) is an InitPlan) and
+ * <column> = ANY(<them>) can use the index on <column>.
+ *
+ * The pipeline (sensa_worker) writes these rows for any course. admin_role
+ * sees and writes all of them.
+ */
+
+/**
+ * A learner reads the processed form of their own documents only. Both the
+ * document and the course must be theirs: visibility follows course_id, so a
+ * row naming one learner's document under another's course would otherwise
+ * show the first learner's concept map to the second.
+ */
+CREATE POLICY processed_document_isolation_select ON public.processed_documents
+    AS PERMISSIVE FOR SELECT TO sensa_app
+    USING (
+        document_id = ANY (ARRAY(SELECT d.document_id FROM public.course_documents d))
+        AND course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c))
+    );
+
+/**
+ * A learner (the API, when it reuses a cached result) records processing of
+ * their own document only, under that document's own course.
+ */
+CREATE POLICY processed_document_isolation_insert ON public.processed_documents
+    AS PERMISSIVE FOR INSERT TO sensa_app
+    WITH CHECK (
+        EXISTS (
+            SELECT FROM public.course_documents d
+            WHERE d.document_id = processed_documents.document_id
+                AND d.course_id = processed_documents.course_id
+        )
+    );
+
+/** A learner edits their own processed documents and cannot move one elsewhere. */
+CREATE POLICY processed_document_isolation_update ON public.processed_documents
+    AS PERMISSIVE FOR UPDATE TO sensa_app
+    USING (
+        document_id = ANY (ARRAY(SELECT d.document_id FROM public.course_documents d))
+        AND course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c))
+    )
+    WITH CHECK (
+        EXISTS (
+            SELECT FROM public.course_documents d
+            WHERE d.document_id = processed_documents.document_id
+                AND d.course_id = processed_documents.course_id
+        )
+    );
+
+/** A learner deletes the processed form of their own documents only. */
+CREATE POLICY processed_document_isolation_delete ON public.processed_documents
+    AS PERMISSIVE FOR DELETE TO sensa_app
+    USING (
+        document_id = ANY (ARRAY(SELECT d.document_id FROM public.course_documents d))
+        AND course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c))
+    );
+
+/** Staff administration of processing results. */
+CREATE POLICY admin_processed_documents_access ON public.processed_documents
+    AS PERMISSIVE FOR ALL TO admin_role
+    USING (true)
+    WITH CHECK (true);
+
+/** The pipeline reads every processing result (to reuse a cached one, to reprocess). */
+CREATE POLICY worker_processed_documents_read ON public.processed_documents
+    AS PERMISSIVE FOR SELECT TO sensa_worker
+    USING (true);
+
+/**
+ * The pipeline stores a result for any document, always under that
+ * document's own course: the course decides who sees it.
+ */
+CREATE POLICY worker_processed_documents_insert ON public.processed_documents
+    AS PERMISSIVE FOR INSERT TO sensa_worker
+    WITH CHECK (
+        EXISTS (
+            SELECT FROM public.course_documents d
+            WHERE d.document_id = processed_documents.document_id
+                AND d.course_id = processed_documents.course_id
+        )
+    );
+
+/** The pipeline replaces a result, keeping it under its document's own course. */
+CREATE POLICY worker_processed_documents_update ON public.processed_documents
+    AS PERMISSIVE FOR UPDATE TO sensa_worker
+    USING (true)
+    WITH CHECK (
+        EXISTS (
+            SELECT FROM public.course_documents d
+            WHERE d.document_id = processed_documents.document_id
+                AND d.course_id = processed_documents.course_id
+        )
+    );
+
+/** The pipeline discards a result before reprocessing a document. */
+CREATE POLICY worker_processed_documents_delete ON public.processed_documents
+    AS PERMISSIVE FOR DELETE TO sensa_worker
+    USING (true);
+
+/** A learner reads the chapters of their own processed documents only. */
+CREATE POLICY chapter_isolation_select ON public.chapters
+    AS PERMISSIVE FOR SELECT TO sensa_app
+    USING (processed_id = ANY (ARRAY(SELECT pd.processed_id FROM public.processed_documents pd)));
+
+/** A learner adds chapters to their own processed documents only. */
+CREATE POLICY chapter_isolation_insert ON public.chapters
+    AS PERMISSIVE FOR INSERT TO sensa_app
+    WITH CHECK (processed_id = ANY (ARRAY(SELECT pd.processed_id FROM public.processed_documents pd)));
+
+/** A learner edits their own chapters and cannot move one into another learner's document. */
+CREATE POLICY chapter_isolation_update ON public.chapters
+    AS PERMISSIVE FOR UPDATE TO sensa_app
+    USING (processed_id = ANY (ARRAY(SELECT pd.processed_id FROM public.processed_documents pd)))
+    WITH CHECK (processed_id = ANY (ARRAY(SELECT pd.processed_id FROM public.processed_documents pd)));
+
+/** A learner deletes their own chapters only. */
+CREATE POLICY chapter_isolation_delete ON public.chapters
+    AS PERMISSIVE FOR DELETE TO sensa_app
+    USING (processed_id = ANY (ARRAY(SELECT pd.processed_id FROM public.processed_documents pd)));
+
+/** Staff administration of chapters. */
+CREATE POLICY admin_chapters_access ON public.chapters
+    AS PERMISSIVE FOR ALL TO admin_role
+    USING (true)
+    WITH CHECK (true);
+
+/**
+ * The pipeline writes chapters for any course; its grant allows the four
+ * commands, and a chapter's visibility to learners follows its processed
+ * document, whose course the worker cannot misstate.
+ */
+CREATE POLICY worker_chapters_access ON public.chapters
+    AS PERMISSIVE FOR ALL TO sensa_worker
+    USING (true)
+    WITH CHECK (true);
+
+/** A learner reads the keywords of their own chapters only. */
+CREATE POLICY keyword_isolation_select ON public.keywords
+    AS PERMISSIVE FOR SELECT TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** A learner adds keywords to their own chapters only. */
+CREATE POLICY keyword_isolation_insert ON public.keywords
+    AS PERMISSIVE FOR INSERT TO sensa_app
+    WITH CHECK (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** A learner edits their own keywords and cannot move one into another learner's chapter. */
+CREATE POLICY keyword_isolation_update ON public.keywords
+    AS PERMISSIVE FOR UPDATE TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)))
+    WITH CHECK (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** A learner deletes their own keywords only. */
+CREATE POLICY keyword_isolation_delete ON public.keywords
+    AS PERMISSIVE FOR DELETE TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** Staff administration of keywords. */
+CREATE POLICY admin_keywords_access ON public.keywords
+    AS PERMISSIVE FOR ALL TO admin_role
+    USING (true)
+    WITH CHECK (true);
+
+/** The pipeline writes keywords for any course (see worker_chapters_access). */
+CREATE POLICY worker_keywords_access ON public.keywords
+    AS PERMISSIVE FOR ALL TO sensa_worker
+    USING (true)
+    WITH CHECK (true);
+
+/** A learner reads the relationships of their own chapters only. */
+CREATE POLICY relationship_isolation_select ON public.relationships
+    AS PERMISSIVE FOR SELECT TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/**
+ * A learner relates keywords in their own chapters only, and only their own
+ * keywords: a relationship to another learner's keyword would tie the two
+ * concept maps together (and be deleted with the other learner's data).
+ */
+CREATE POLICY relationship_isolation_insert ON public.relationships
+    AS PERMISSIVE FOR INSERT TO sensa_app
+    WITH CHECK (
+        chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch))
+        AND source_keyword_id = ANY (ARRAY(SELECT k.keyword_id FROM public.keywords k))
+        AND target_keyword_id = ANY (ARRAY(SELECT k.keyword_id FROM public.keywords k))
+    );
+
+/** A learner edits their own relationships and cannot point one at another learner's data. */
+CREATE POLICY relationship_isolation_update ON public.relationships
+    AS PERMISSIVE FOR UPDATE TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)))
+    WITH CHECK (
+        chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch))
+        AND source_keyword_id = ANY (ARRAY(SELECT k.keyword_id FROM public.keywords k))
+        AND target_keyword_id = ANY (ARRAY(SELECT k.keyword_id FROM public.keywords k))
+    );
+
+/** A learner deletes their own relationships only. */
+CREATE POLICY relationship_isolation_delete ON public.relationships
+    AS PERMISSIVE FOR DELETE TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** Staff administration of relationships. */
+CREATE POLICY admin_relationships_access ON public.relationships
+    AS PERMISSIVE FOR ALL TO admin_role
+    USING (true)
+    WITH CHECK (true);
+
+/** The pipeline writes relationships for any course (see worker_chapters_access). */
+CREATE POLICY worker_relationships_access ON public.relationships
+    AS PERMISSIVE FOR ALL TO sensa_worker
+    USING (true)
+    WITH CHECK (true);
+
+/** A learner reads the complexity of their own chapters only. */
+CREATE POLICY chapter_complexity_isolation_select ON public.chapter_complexity
+    AS PERMISSIVE FOR SELECT TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** A learner records complexity for their own chapters only. */
+CREATE POLICY chapter_complexity_isolation_insert ON public.chapter_complexity
+    AS PERMISSIVE FOR INSERT TO sensa_app
+    WITH CHECK (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** A learner edits the complexity of their own chapters and cannot move it to another's. */
+CREATE POLICY chapter_complexity_isolation_update ON public.chapter_complexity
+    AS PERMISSIVE FOR UPDATE TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)))
+    WITH CHECK (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** A learner deletes the complexity of their own chapters only. */
+CREATE POLICY chapter_complexity_isolation_delete ON public.chapter_complexity
+    AS PERMISSIVE FOR DELETE TO sensa_app
+    USING (chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)));
+
+/** Staff administration of chapter complexity. */
+CREATE POLICY admin_chapter_complexity_access ON public.chapter_complexity
+    AS PERMISSIVE FOR ALL TO admin_role
+    USING (true)
+    WITH CHECK (true);
+
+/** The pipeline writes chapter complexity for any course (see worker_chapters_access). */
+CREATE POLICY worker_chapter_complexity_access ON public.chapter_complexity
+    AS PERMISSIVE FOR ALL TO sensa_worker
+    USING (true)
+    WITH CHECK (true);

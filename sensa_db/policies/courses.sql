@@ -1,0 +1,83 @@
+/*
+ * Row-level security for courses and the documents uploaded to them.
+ *
+ * A course belongs to courses.user_id. A document belongs to whoever can see
+ * its course: the policies of course_documents select from public.courses,
+ * whose own policy narrows that to the learner's courses. The parent's ids are
+ * gathered once per statement, ARRAY(SELECT ...) being an InitPlan, and
+ * course_id = ANY(<them>) can use the index on course_id.
+ *
+ * See accounts.sql for how the request context is read and why.
+ */
+
+/** A learner reads their own courses only (design: course_isolation). */
+CREATE POLICY course_isolation_select ON public.courses
+    AS PERMISSIVE FOR SELECT TO sensa_app
+    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+
+/** A learner creates courses for themselves only. */
+CREATE POLICY course_isolation_insert ON public.courses
+    AS PERMISSIVE FOR INSERT TO sensa_app
+    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+
+/** A learner edits their own courses and cannot give one to another learner. */
+CREATE POLICY course_isolation_update ON public.courses
+    AS PERMISSIVE FOR UPDATE TO sensa_app
+    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
+    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+
+/** A learner deletes their own courses only. */
+CREATE POLICY course_isolation_delete ON public.courses
+    AS PERMISSIVE FOR DELETE TO sensa_app
+    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+
+/** The design's admin bypass on courses, keeping its name. */
+CREATE POLICY admin_courses_access ON public.courses
+    AS PERMISSIVE FOR ALL TO admin_role
+    USING (true)
+    WITH CHECK (true);
+
+/** A learner reads the documents of their own courses only. */
+CREATE POLICY document_isolation_select ON public.course_documents
+    AS PERMISSIVE FOR SELECT TO sensa_app
+    USING (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)));
+
+/** A learner uploads into their own courses only. */
+CREATE POLICY document_isolation_insert ON public.course_documents
+    AS PERMISSIVE FOR INSERT TO sensa_app
+    WITH CHECK (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)));
+
+/** A learner edits their own documents and cannot move one into another learner's course. */
+CREATE POLICY document_isolation_update ON public.course_documents
+    AS PERMISSIVE FOR UPDATE TO sensa_app
+    USING (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)))
+    WITH CHECK (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)));
+
+/** A learner deletes documents of their own courses only. */
+CREATE POLICY document_isolation_delete ON public.course_documents
+    AS PERMISSIVE FOR DELETE TO sensa_app
+    USING (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)));
+
+/** Staff administration of documents. */
+CREATE POLICY admin_course_documents_access ON public.course_documents
+    AS PERMISSIVE FOR ALL TO admin_role
+    USING (true)
+    WITH CHECK (true);
+
+/**
+ * The pipeline reads every document waiting to be processed, whoever uploaded
+ * it; its grant is limited to what processing needs.
+ */
+CREATE POLICY worker_course_documents_read ON public.course_documents
+    AS PERMISSIVE FOR SELECT TO sensa_worker
+    USING (true);
+
+/**
+ * The pipeline reports progress on any document; its column grant limits it
+ * to processing_status, task_id, error_message and processed_at, so it cannot
+ * move a document to another course.
+ */
+CREATE POLICY worker_course_documents_update ON public.course_documents
+    AS PERMISSIVE FOR UPDATE TO sensa_worker
+    USING (true)
+    WITH CHECK (true);

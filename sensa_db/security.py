@@ -1,0 +1,97 @@
+"""Who may touch which table: the database roles, each table's row-level-security
+stance and the privileges each role holds.
+
+This is the declaration the database is tested against (tests/test_rls_catalog.py):
+a table missing from both ``RLS_TABLES`` and ``TABLES_WITHOUT_RLS``, a table whose
+``relrowsecurity``/``relforcerowsecurity`` differ from it, or a grant the database
+holds that is not written here fails the suite. Revisions cannot import this
+module, so each one that adds a table writes its grants and its ``ENABLE``/
+``FORCE ROW LEVEL SECURITY`` out in SQL, and this declaration says what they must
+add up to. docs/SECURITY.md explains the choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# NOLOGIN group roles, created by the row-level-security revision. Login users
+# (or RDS IAM users) are made members: ``GRANT sensa_app TO api_login``.
+ADMIN_ROLE = "admin_role"
+APP_ROLE = "sensa_app"
+WORKER_ROLE = "sensa_worker"
+ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE)
+
+# The transaction-local setting that names the learner a transaction acts for.
+CONTEXT_SETTING = "app.current_user_id"
+
+# Every table holding a learner's data, with the columns its learner policies
+# filter on (each leads an index, so a policy never forces a sequential scan).
+# Tables below users own rows directly by user_id; the concept-map tables own
+# them through their course, one parent at a time.
+RLS_TABLES: Mapping[str, tuple[str, ...]] = {
+    "users": ("user_id",),
+    "user_profiles": ("user_id",),
+    "courses": ("user_id",),
+    "user_annotations": ("user_id",),
+    "user_progress": ("user_id",),
+    "analogy_feedback": ("user_id",),
+    "course_documents": ("course_id",),
+    "processed_documents": ("document_id", "course_id"),
+    "chapters": ("processed_id",),
+    "keywords": ("chapter_id",),
+    "relationships": ("chapter_id",),
+    "chapter_complexity": ("chapter_id",),
+}
+
+# Tables deliberately left without row-level security, and why.
+TABLES_WITHOUT_RLS: Mapping[str, str] = {
+    "migrations_log": (
+        "schema history, no learner data; written by the migrating role only and"
+        " granted to no application role (admin_role may read it)"
+    ),
+    "alembic_version": "Alembic's bookkeeping; granted to no role",
+}
+
+DML = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
+
+
+def _columns(privilege: str, *columns: str) -> frozenset[str]:
+    """Column-level privileges, spelled as the catalog test reads them: ``UPDATE(email)``."""
+    return frozenset(f"{privilege}({column})" for column in columns)
+
+
+# users.role is writable by admin_role only: a learner who could write it could
+# promote themselves to staff in the API. users.user_id and cognito_sub never change.
+_APP_USER_PRIVILEGES = (
+    frozenset({"SELECT", "DELETE"})
+    | _columns(
+        "INSERT", "user_id", "cognito_sub", "email", "email_verified", "last_login_at", "is_active"
+    )
+    | _columns("UPDATE", "email", "email_verified", "last_login_at", "is_active")
+)
+
+# What processing needs: the document's location to fetch it, its status to
+# report progress, and the result tables. Nothing about the person: no users,
+# profiles, courses, annotations, progress or feedback.
+_WORKER_RESULT_TABLES = (
+    "processed_documents",
+    "chapters",
+    "keywords",
+    "relationships",
+    "chapter_complexity",
+)
+_WORKER_STATUS_COLUMNS = ("processing_status", "task_id", "error_message", "processed_at")
+
+# Table privileges per role. Nothing else is granted on our tables, to these
+# roles or to PUBLIC: a new table is out of reach until a revision grants it.
+GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
+    APP_ROLE: {table: (_APP_USER_PRIVILEGES if table == "users" else DML) for table in RLS_TABLES},
+    WORKER_ROLE: {
+        "course_documents": frozenset({"SELECT"}) | _columns("UPDATE", *_WORKER_STATUS_COLUMNS),
+        **dict.fromkeys(_WORKER_RESULT_TABLES, DML),
+    },
+    ADMIN_ROLE: {
+        **dict.fromkeys(RLS_TABLES, DML),
+        "migrations_log": frozenset({"SELECT"}),
+    },
+}
