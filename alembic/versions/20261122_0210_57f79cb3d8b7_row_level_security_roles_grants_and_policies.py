@@ -27,7 +27,7 @@ sensa_db/policies/*.sql and sensa_db/functions/request_context.sql, which say
 what each guards.
 
 Revision ID: 57f79cb3d8b7
-Revises: 125f5be7b1c8
+Revises: f0887d54cde3
 Create Date: 2026-11-22 02:10:04.344060+00:00
 
 """
@@ -42,7 +42,7 @@ from alembic_utils.pg_policy import PGPolicy
 from sqlalchemy import text as sql_text
 
 revision: str = "57f79cb3d8b7"
-down_revision: str | Sequence[str] | None = "125f5be7b1c8"
+down_revision: str | Sequence[str] | None = "f0887d54cde3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

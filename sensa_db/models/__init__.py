@@ -1,6 +1,7 @@
 """SQLAlchemy models of the Sensa Learn schema: one module per table."""
 
 from sensa_db.models.analogy_feedback import AnalogyFeedback
+from sensa_db.models.audit_log import AuditLog
 from sensa_db.models.base import Base
 from sensa_db.models.chapter import Chapter
 from sensa_db.models.chapter_complexity import ChapterComplexity
@@ -27,6 +28,7 @@ metadata = Base.metadata
 
 __all__ = [
     "AnalogyFeedback",
+    "AuditLog",
     "Base",
     "Chapter",
     "ChapterComplexity",

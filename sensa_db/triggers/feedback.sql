@@ -1,0 +1,96 @@
+/**
+ * Keeps user_annotations.consensus_count current: for every unprocessed row
+ * with a rating, the number of distinct learners who gave the same
+ * (course_id, feedback_type, rating) among unprocessed rows. Recounted on
+ * every row of the group whenever a row joins it (INSERT), leaves it (DELETE,
+ * processed turning true) or moves between groups (UPDATE of the key). Rows
+ * without a rating take no part; processed rows keep the count they had
+ * when they were processed. get_pending_consensus() lists the groups that
+ * reached a threshold.
+ *
+ * Fixes the design's check_feedback_consensus(), an AFTER trigger that
+ * assigned to NEW (which has no effect after the row is written) and counted
+ * rows, so one learner repeating themselves made a "consensus".
+ *
+ * Concurrent submissions to one group are serialised by a transaction-scoped
+ * advisory lock taken before counting: each count then sees every committed
+ * member (READ COMMITTED takes a new snapshot per statement), where two
+ * transactions counting side by side would each miss the other's row.
+ *
+ * SECURITY DEFINER, because the count spans learners: under row-level
+ * security the submitting learner sees only their own annotations and could
+ * neither count nor update the others'. It cannot leak rows: it returns
+ * nothing, writes only consensus_count, and only in the groups of the row
+ * being written, with the value the rows themselves determine. search_path is
+ * empty and every name is qualified.
+ */
+CREATE OR REPLACE FUNCTION public.check_feedback_consensus()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+DECLARE
+    course_ids uuid[] := '{}';
+    feedback_types public.feedback_type_enum[] := '{}';
+    ratings integer[] := '{}';
+    touched record;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        course_ids := course_ids || OLD.course_id;
+        feedback_types := feedback_types || OLD.feedback_type;
+        ratings := ratings || OLD.rating;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        course_ids := course_ids || NEW.course_id;
+        feedback_types := feedback_types || NEW.feedback_type;
+        ratings := ratings || NEW.rating;
+    END IF;
+
+    -- Groups are locked in a fixed order so that two writers moving rows
+    -- between the same groups cannot deadlock.
+    FOR touched IN
+        SELECT DISTINCT g.course_id, g.feedback_type, g.rating
+        FROM unnest(course_ids, feedback_types, ratings) AS g(course_id, feedback_type, rating)
+        WHERE g.rating IS NOT NULL
+        ORDER BY g.course_id, g.feedback_type, g.rating
+    LOOP
+        PERFORM pg_catalog.pg_advisory_xact_lock(
+            pg_catalog.hashtextextended(
+                pg_catalog.concat_ws(
+                    '/', 'user_annotations consensus',
+                    touched.course_id, touched.feedback_type, touched.rating
+                ),
+                0
+            )
+        );
+        UPDATE public.user_annotations ua
+        SET consensus_count = tally.learners
+        FROM (
+            SELECT pg_catalog.count(DISTINCT a.user_id)::integer AS learners
+            FROM public.user_annotations a
+            WHERE a.course_id = touched.course_id
+              AND a.feedback_type = touched.feedback_type
+              AND a.rating = touched.rating
+              AND NOT a.processed
+        ) tally
+        WHERE ua.course_id = touched.course_id
+          AND ua.feedback_type = touched.feedback_type
+          AND ua.rating = touched.rating
+          AND NOT ua.processed
+          AND ua.consensus_count <> tally.learners;
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+
+/**
+ * Recounts on every change that can move a row into or out of a group. Its
+ * own UPDATE of consensus_count does not name these columns, so it does not
+ * fire the trigger again.
+ */
+CREATE TRIGGER check_consensus_on_feedback
+    AFTER INSERT OR DELETE OR UPDATE OF user_id, course_id, feedback_type, rating, processed
+    ON public.user_annotations
+    FOR EACH ROW
+    EXECUTE FUNCTION public.check_feedback_consensus();

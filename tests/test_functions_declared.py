@@ -1,0 +1,117 @@
+"""What every function the package declares promises, read from the database at head:
+its search_path is pinned, it runs as its caller unless it says why not, its
+volatility is the one its behaviour allows, and its source says what it does."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from sqlalchemy import Connection, text
+
+from sensa_db.sql_entities import SQL_DIRECTORIES
+
+# The only functions that run as their owner, each for the reason in its comment.
+SECURITY_DEFINER = {"check_feedback_consensus", "record_audit"}
+IMMUTABLE = {"cosine_similarity", "generate_cache_key"}
+STABLE = {
+    "find_similar_documents",
+    "find_similar_keywords",
+    "get_course_stats",
+    "get_user_progress_summary",
+    "get_learner_streak",
+    "get_learning_statistics",
+    "get_pending_consensus",
+    "get_feedback_summary",
+    "search_courses",
+    "search_keywords",
+    "find_duplicate_document",
+}
+TRIGGER_FUNCTIONS = {
+    "update_updated_at_column",
+    "update_user_streak",
+    "set_chapter_completed_at",
+    "enforce_document_status_transition",
+    "check_feedback_consensus",
+    "validate_user_interests",
+    "record_audit",
+    "reject_audit_log_change",
+}
+
+
+def our_functions(connection: Connection) -> dict[str, tuple[str, bool, list[str]]]:
+    rows = connection.execute(
+        text(
+            """
+            SELECT p.proname, p.provolatile, p.prosecdef, coalesce(p.proconfig, '{}')
+            FROM pg_proc p
+            WHERE p.pronamespace = 'public'::regnamespace
+              AND NOT EXISTS (
+                  SELECT FROM pg_depend d
+                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+              )
+            """
+        )
+    )
+    return {row[0]: (row[1], row[2], list(row[3])) for row in rows}
+
+
+def test_the_database_holds_exactly_the_declared_functions(connection: Connection) -> None:
+    assert set(our_functions(connection)) == IMMUTABLE | STABLE | TRIGGER_FUNCTIONS
+
+
+def test_every_function_pins_its_search_path(connection: Connection) -> None:
+    unpinned = {
+        name
+        for name, (_, _, config) in our_functions(connection).items()
+        if not any(setting.startswith("search_path=") for setting in config)
+    }
+    assert unpinned == set()
+
+
+def test_only_the_listed_functions_run_as_their_owner(connection: Connection) -> None:
+    definers = {name for name, (_, definer, _) in our_functions(connection).items() if definer}
+    assert definers == SECURITY_DEFINER
+    for name in SECURITY_DEFINER:
+        assert 'search_path=""' in our_functions(connection)[name][2]
+
+
+def test_volatility_matches_behaviour(connection: Connection) -> None:
+    volatility = {name: v for name, (v, _, _) in our_functions(connection).items()}
+    assert {n for n, v in volatility.items() if v == "i"} == IMMUTABLE
+    assert {n for n, v in volatility.items() if v == "s"} == STABLE
+    assert {n for n, v in volatility.items() if v == "v"} == TRIGGER_FUNCTIONS
+
+
+def test_every_declaration_has_its_comment_block() -> None:
+    root = resources.files("sensa_db")
+    uncommented = []
+    for directory in SQL_DIRECTORIES:
+        folder = root.joinpath(directory)
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if not path.name.endswith(".sql"):
+                continue
+            source = path.read_text()
+            for match in re.finditer(
+                r"^CREATE (OR REPLACE )?(FUNCTION|TRIGGER|POLICY)", source, re.M
+            ):
+                before = source[: match.start()].rstrip()
+                if not before.endswith("*/"):
+                    uncommented.append(f"{path.name}: {source[match.start() :].splitlines()[0]}")
+    assert uncommented == []
+
+
+def test_security_definer_comments_give_their_reason() -> None:
+    root = resources.files("sensa_db")
+    for directory in ("functions", "triggers"):
+        for path in root.joinpath(directory).iterdir():
+            if not path.name.endswith(".sql"):
+                continue
+            for block, definition in re.findall(
+                r"/\*\*(.*?)\*/\s*(CREATE OR REPLACE FUNCTION .*?\$\$;)", path.read_text(), re.S
+            ):
+                if "SECURITY DEFINER" in definition:
+                    assert "SECURITY DEFINER, " in block, definition.splitlines()[0]
+                    assert "cannot leak rows" in block, definition.splitlines()[0]

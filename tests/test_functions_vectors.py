@@ -1,0 +1,273 @@
+"""cosine_similarity(), find_similar_documents() and find_similar_keywords()."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+
+from tests.function_plans import explain, indexes_used, prepare_function_query
+
+DIMENSIONS = 768
+
+
+def axis_vector(*weights: float) -> str:
+    """A 768-dimension vector literal with the given leading components, zeros after."""
+    values = list(weights) + [0.0] * (DIMENSIONS - len(weights))
+    return "[" + ",".join(str(v) for v in values) + "]"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    query: str
+    target_course: uuid.UUID
+    target_keywords: int
+
+
+NEAR_KEYWORDS_ELSEWHERE = 300
+TARGET_KEYWORDS = 15
+
+CREATE_COURSE = """
+WITH owner AS (
+    INSERT INTO users (cognito_sub, email) VALUES (:sub, :email)
+    RETURNING user_id
+), course AS (
+    INSERT INTO courses (user_id, name) SELECT user_id, :name FROM owner RETURNING course_id
+), document AS (
+    INSERT INTO course_documents
+        (course_id, filename, original_filename, s3_key, s3_bucket, sha256_hash, file_size)
+    SELECT course_id, 'a.pdf', 'a.pdf', 'k', 'b', repeat('a', 64), 1 FROM course
+    RETURNING document_id, course_id
+), processed AS (
+    INSERT INTO processed_documents (document_id, course_id, concept_map, pipeline_version)
+    SELECT document_id, course_id, '{}', '1' FROM document RETURNING processed_id, course_id
+), chapter AS (
+    INSERT INTO chapters (processed_id, chapter_number, title)
+    SELECT processed_id, 1, 'One' FROM processed RETURNING chapter_id
+)
+SELECT chapter.chapter_id, processed.course_id FROM chapter, processed
+"""
+
+# Keywords around a base direction: each component of the base plus noise.
+INSERT_KEYWORDS = """
+INSERT INTO keywords (chapter_id, term, definition, embedding)
+SELECT :chapter, 'term ' || n, 'definition',
+       (SELECT array_agg(b.value * :scale + (random() - 0.5) * :noise ORDER BY b.n)
+        FROM unnest(CAST(:base AS real[])) WITH ORDINALITY AS b(value, n)
+        WHERE s.n > 0)::vector
+FROM generate_series(1, :count) AS s(n)
+"""
+
+
+def course_parameters(name: str) -> dict[str, str]:
+    return {"sub": f"owner-of-{name}", "email": f"owner-of-{name}@example.com", "name": name}
+
+
+@pytest.fixture(scope="module")
+def corpus(shared_engine: Engine) -> Corpus:
+    """Many keywords near the query in one course, a few farther ones in the target course.
+
+    Committed once for the module; the tests roll back their own changes.
+    """
+    with shared_engine.begin() as setup:
+        setup.execute(text("SELECT setseed(0.31)"))
+        base = [math.sin(i) for i in range(DIMENSIONS)]
+        elsewhere, _ = setup.execute(text(CREATE_COURSE), course_parameters("elsewhere")).one()
+        target_chapter, target_course = setup.execute(
+            text(CREATE_COURSE), course_parameters("target")
+        ).one()
+        setup.execute(
+            text(INSERT_KEYWORDS),
+            {
+                "chapter": elsewhere,
+                "base": base,
+                "scale": 1.0,
+                "noise": 0.05,
+                "count": NEAR_KEYWORDS_ELSEWHERE,
+            },
+        )
+        setup.execute(
+            text(INSERT_KEYWORDS),
+            {
+                "chapter": target_chapter,
+                "base": base,
+                "scale": 1.0,
+                "noise": 2.0,
+                "count": TARGET_KEYWORDS,
+            },
+        )
+        setup.execute(text("ANALYZE keywords"))
+    return Corpus("[" + ",".join(str(v) for v in base) + "]", target_course, TARGET_KEYWORDS)
+
+
+@pytest.fixture
+def index_preferred(connection: Connection) -> Connection:
+    """Tables this small are cheaper to scan; make the planner choose as it would at scale."""
+    connection.execute(text("SET LOCAL enable_seqscan = off"))
+    return connection
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ((1.0, 0.0), (2.0, 0.0), 1.0),
+        ((1.0, 0.0), (0.0, 3.0), 0.0),
+        ((1.0, 0.0), (-1.0, 0.0), -1.0),
+        ((1.0, 0.0), (1.0, 1.0), math.sqrt(0.5)),
+    ],
+)
+def test_cosine_similarity(
+    connection: Connection, a: tuple[float, ...], b: tuple[float, ...], expected: float
+) -> None:
+    similarity = connection.scalar(
+        text("SELECT cosine_similarity(CAST(:a AS vector), CAST(:b AS vector))"),
+        {"a": str(list(a)), "b": str(list(b))},
+    )
+    assert similarity == pytest.approx(expected)
+    assert connection.scalar(text("SELECT cosine_similarity(NULL, '[1,2]')")) is None
+
+
+def test_cosine_similarity_is_immutable(connection: Connection) -> None:
+    volatility = connection.scalar(
+        text("SELECT provolatile FROM pg_proc WHERE proname = 'cosine_similarity'")
+    )
+    assert volatility == "i"
+
+
+@pytest.fixture
+def documents(connection: Connection, corpus: Corpus) -> dict[str, uuid.UUID]:
+    """Three processed documents at known angles to the query axis_vector(1)."""
+    ids = {}
+    chapters_course = connection.execute(
+        text("SELECT course_id FROM courses WHERE name = 'target'")
+    ).scalar_one()
+    for label, weights in {
+        "same": (1.0,),
+        "diagonal": (1.0, 1.0),
+        "orthogonal": (0.0, 1.0),
+    }.items():
+        ids[label] = connection.scalar(
+            text(
+                "WITH d AS (INSERT INTO course_documents (course_id, filename, original_filename,"
+                " s3_key, s3_bucket, sha256_hash, file_size) VALUES (:c, 'x.pdf', 'x.pdf', 'k',"
+                " 'b', :h, 1) RETURNING document_id, course_id) "
+                "INSERT INTO processed_documents (document_id, course_id, concept_map,"
+                " pipeline_version, embedding) SELECT document_id, course_id, '{}', '1',"
+                " CAST(:e AS vector) FROM d RETURNING processed_id"
+            ),
+            {"c": chapters_course, "h": uuid.uuid4().hex * 2, "e": axis_vector(*weights)},
+        )
+    return ids
+
+
+def similar_documents(connection: Connection, *arguments: object) -> list[tuple[uuid.UUID, float]]:
+    placeholders = ", ".join(f":a{i}" for i in range(len(arguments)))
+    rows = connection.execute(
+        text(f"SELECT processed_id, similarity FROM find_similar_documents({placeholders})"),
+        {f"a{i}": value for i, value in enumerate(arguments)},
+    )
+    return [(row.processed_id, row.similarity) for row in rows]
+
+
+def test_similar_documents_most_similar_first_above_the_threshold(
+    index_preferred: Connection, documents: dict[str, uuid.UUID]
+) -> None:
+    query = axis_vector(1.0)
+    found = similar_documents(index_preferred, query)
+    assert [pid for pid, _ in found] == [documents["same"], documents["diagonal"]]
+    assert [s for _, s in found] == pytest.approx([1.0, math.sqrt(0.5)])
+    everything = similar_documents(index_preferred, query, 10, -1.0)
+    assert [pid for pid, _ in everything] == [
+        documents[k] for k in ("same", "diagonal", "orthogonal")
+    ]
+    assert similar_documents(index_preferred, query, 1, -1.0) == found[:1]
+    assert similar_documents(index_preferred, query, 10, 0.99) == found[:1]
+
+
+def test_similar_documents_are_answered_by_the_hnsw_index(
+    index_preferred: Connection, documents: dict[str, uuid.UUID]
+) -> None:
+    prepare_function_query(index_preferred, "find_similar_documents", "similar_documents_probe")
+    nodes = explain(index_preferred, "similar_documents_probe", f"'{axis_vector(1.0)}', 10, 0.7")
+    assert "idx_processed_docs_embedding" in indexes_used(nodes)
+
+
+def similar_keywords(
+    connection: Connection, query: str, count: int, course: uuid.UUID | None
+) -> list[tuple[uuid.UUID, float]]:
+    rows = connection.execute(
+        text(
+            "SELECT keyword_id, similarity "
+            "FROM find_similar_keywords(CAST(:q AS vector), :n, -1.0, :c)"
+        ),
+        {"q": query, "n": count, "c": course},
+    )
+    return [(row.keyword_id, row.similarity) for row in rows]
+
+
+def course_of_keywords(connection: Connection, keyword_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    return set(
+        connection.execute(
+            text(
+                "SELECT pd.course_id FROM keywords k JOIN chapters c USING (chapter_id) "
+                "JOIN processed_documents pd USING (processed_id) WHERE k.keyword_id = ANY(:ids)"
+            ),
+            {"ids": keyword_ids},
+        ).scalars()
+    )
+
+
+def test_a_course_filter_still_returns_match_count_keywords(
+    index_preferred: Connection, corpus: Corpus
+) -> None:
+    """The course's keywords all lie beyond the first hnsw.ef_search candidates."""
+    prepare_function_query(index_preferred, "find_similar_keywords", "similar_keywords_probe")
+    index_preferred.execute(text("SET LOCAL hnsw.iterative_scan = off"))
+    index_preferred.execute(text("SET LOCAL hnsw.ef_search = 100"))
+    without_iterative_scan = index_preferred.exec_driver_sql(
+        f"EXECUTE similar_keywords_probe('{corpus.query}', 10, -1.0, '{corpus.target_course}')"
+    ).all()
+    assert len(without_iterative_scan) < 10, "the corpus must defeat a plain HNSW scan"
+
+    found = similar_keywords(index_preferred, corpus.query, 10, corpus.target_course)
+    assert len(found) == 10
+    assert course_of_keywords(index_preferred, [k for k, _ in found]) == {corpus.target_course}
+    similarities = [s for _, s in found]
+    assert similarities == sorted(similarities, reverse=True)
+
+    everything = similar_keywords(index_preferred, corpus.query, 50, corpus.target_course)
+    assert len(everything) == corpus.target_keywords
+
+
+def test_without_a_course_the_nearest_keywords_anywhere(
+    index_preferred: Connection, corpus: Corpus
+) -> None:
+    found = similar_keywords(index_preferred, corpus.query, 10, None)
+    assert len(found) == 10
+    assert course_of_keywords(index_preferred, [k for k, _ in found]) != {corpus.target_course}
+    assert min(s for _, s in found) > 0.99
+
+
+@pytest.mark.parametrize("course_filter", [True, False])
+@pytest.mark.parametrize("plan_mode", ["force_custom_plan", "force_generic_plan"])
+def test_similar_keywords_are_answered_by_the_hnsw_index(
+    index_preferred: Connection, corpus: Corpus, course_filter: bool, plan_mode: str
+) -> None:
+    index_preferred.execute(text(f"SET LOCAL plan_cache_mode = {plan_mode}"))
+    prepare_function_query(index_preferred, "find_similar_keywords", "similar_keywords_plan")
+    course = f"'{corpus.target_course}'" if course_filter else "NULL"
+    nodes = explain(
+        index_preferred, "similar_keywords_plan", f"'{corpus.query}', 10, 0.7, {course}"
+    )
+    assert "idx_keywords_embedding" in indexes_used(nodes)
+
+
+def test_the_callers_hnsw_settings_are_restored(connection: Connection, corpus: Corpus) -> None:
+    connection.execute(text("SET LOCAL hnsw.ef_search = 55"))
+    connection.execute(text("SET LOCAL hnsw.iterative_scan = strict_order"))
+    similar_keywords(connection, corpus.query, 3, corpus.target_course)
+    assert connection.scalar(text("SHOW hnsw.ef_search")) == "55"
+    assert connection.scalar(text("SHOW hnsw.iterative_scan")) == "strict_order"

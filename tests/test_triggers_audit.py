@@ -1,0 +1,143 @@
+"""record_audit() and reject_audit_log_change(): every change to a learner-owned
+row is logged, and the log cannot be rewritten."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.orm import Session
+
+from tests.database_errors import refused
+from tests.factories import make_learner_graph, make_user
+
+AUDITED = {
+    "user_profiles": "profile_id",
+    "courses": "course_id",
+    "user_annotations": "annotation_id",
+    "analogy_feedback": "feedback_id",
+    "user_progress": "progress_id",
+}
+
+
+def audit_rows(connection: Connection, table: str, record_id: uuid.UUID) -> list[Any]:
+    return list(
+        connection.execute(
+            text(
+                "SELECT operation, old_row, new_row, acting_user_id, database_role, occurred_at "
+                "FROM audit_log WHERE table_name = :t AND record_id = :r ORDER BY audit_id"
+            ),
+            {"t": table, "r": record_id},
+        )
+    )
+
+
+def act_as(connection: Connection, user_id: uuid.UUID) -> None:
+    connection.execute(
+        text("SELECT set_config('app.current_user_id', :u, true)"), {"u": str(user_id)}
+    )
+
+
+@pytest.mark.parametrize(("table", "key"), sorted(AUDITED.items()))
+def test_insert_update_and_delete_of_each_learner_table_are_recorded(
+    session: Session, connection: Connection, table: str, key: str
+) -> None:
+    graph = make_learner_graph(session)
+    record_id = connection.scalar(
+        text(f"SELECT {key} FROM {table} WHERE user_id = :u"), {"u": graph.user.user_id}
+    )
+    act_as(connection, graph.user.user_id)
+    connection.execute(
+        text(f"UPDATE {table} SET {key} = {key}, user_id = user_id WHERE {key} = :r"),
+        {"r": record_id},
+    )
+    change = {
+        "user_profiles": "location = 'Porto'",
+        "courses": "description = 'cells'",
+        "user_annotations": "comment = 'clear'",
+        "analogy_feedback": "comment = 'apt'",
+        "user_progress": "badges = '[\"first_week\"]'",
+    }[table]
+    connection.execute(text(f"UPDATE {table} SET {change} WHERE {key} = :r"), {"r": record_id})
+    connection.execute(text(f"DELETE FROM {table} WHERE {key} = :r"), {"r": record_id})
+
+    rows = audit_rows(connection, table, record_id)
+    # The first UPDATE changed nothing and is not recorded.
+    assert [row.operation for row in rows] == ["INSERT", "UPDATE", "DELETE"]
+    inserted, update, deleted = rows
+    assert (inserted.old_row, inserted.new_row[key]) == (None, str(record_id))
+    assert inserted.acting_user_id is None, "the graph was built without app.current_user_id"
+    column = change.split(" = ")[0]
+    assert {k for k in update.new_row if update.new_row[k] != update.old_row[k]} == {column}
+    assert update.acting_user_id == graph.user.user_id
+    assert (deleted.old_row[key], deleted.new_row) == (str(record_id), None)
+    assert deleted.acting_user_id == graph.user.user_id
+    current_user = connection.scalar(text("SELECT current_user"))
+    assert {row.database_role for row in rows} == {current_user}
+    assert deleted.occurred_at == connection.scalar(text("SELECT now()"))
+
+
+def test_an_update_that_changes_nothing_is_not_recorded(
+    session: Session, connection: Connection
+) -> None:
+    course = make_learner_graph(session).course
+    before = len(audit_rows(connection, "courses", course.course_id))
+    connection.execute(
+        text("UPDATE courses SET name = name WHERE course_id = :c"), {"c": course.course_id}
+    )
+    assert len(audit_rows(connection, "courses", course.course_id)) == before == 1
+
+
+@pytest.mark.parametrize(
+    ("statement", "operation"),
+    [
+        ("UPDATE audit_log SET acting_user_id = NULL", "UPDATE"),
+        ("DELETE FROM audit_log", "DELETE"),
+        ("TRUNCATE audit_log", "TRUNCATE"),
+    ],
+)
+def test_the_log_cannot_be_rewritten_even_by_its_owner(
+    session: Session, connection: Connection, statement: str, operation: str
+) -> None:
+    make_learner_graph(session)
+    count = connection.scalar(text("SELECT count(*) FROM audit_log"))
+    assert count > 0
+    with refused(
+        connection, "42501", message=f"audit_log is append-only: {operation} is not allowed"
+    ):
+        connection.execute(text(statement))
+    assert connection.scalar(text("SELECT count(*) FROM audit_log")) == count
+
+
+def test_a_role_without_rights_on_audit_log_is_still_audited_and_cannot_forge(
+    session: Session, connection: Connection
+) -> None:
+    """The trigger writes as its owner: the application needs no INSERT on audit_log."""
+    user = make_user(session)
+    role = f"audit_probe_{uuid.uuid4().hex[:12]}"
+    connection.execute(text(f"CREATE ROLE {role} NOLOGIN"))
+    connection.execute(text(f"GRANT {role} TO current_user"))
+    connection.execute(text(f"GRANT INSERT ON courses TO {role}"))
+    connection.execute(text(f"SET LOCAL ROLE {role}"))
+    act_as(connection, user.user_id)
+    connection.execute(
+        text("INSERT INTO courses (user_id, name) VALUES (:u, 'Forged?')"), {"u": user.user_id}
+    )
+    with refused(connection, "42501", message="permission denied for table audit_log"):
+        connection.execute(
+            text(
+                "INSERT INTO audit_log (table_name, operation, record_id, new_row, database_role)"
+                " VALUES ('courses', 'INSERT', gen_random_uuid(), '{}', 'nobody')"
+            )
+        )
+    connection.execute(text("RESET ROLE"))
+    [row] = connection.execute(
+        text(
+            "SELECT database_role, acting_user_id, new_row ->> 'name' AS name FROM audit_log "
+            "WHERE table_name = 'courses' AND acting_user_id = :u"
+        ),
+        {"u": user.user_id},
+    )
+    assert (row.database_role, row.name) == (role, "Forged?")
