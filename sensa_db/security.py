@@ -19,7 +19,11 @@ from collections.abc import Mapping
 ADMIN_ROLE = "admin_role"
 APP_ROLE = "sensa_app"
 WORKER_ROLE = "sensa_worker"
-ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE)
+# Owns check_feedback_consensus(), the one SECURITY DEFINER function that must
+# see across learners: its policies and grants cover exactly what the count
+# reads and writes, so FORCEd row-level security stays whole for the owner.
+CONSENSUS_ROLE = "sensa_consensus"
+ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE, CONSENSUS_ROLE)
 
 # The transaction-local setting that names the learner a transaction acts for.
 CONTEXT_SETTING = "app.current_user_id"
@@ -50,6 +54,10 @@ TABLES_WITHOUT_RLS: Mapping[str, str] = {
         " granted to no application role (admin_role may read it)"
     ),
     "alembic_version": "Alembic's bookkeeping; granted to no role",
+    "audit_log": (
+        "written only by the SECURITY DEFINER audit trigger and append-only; no"
+        " application role may read or write it (admin_role may read it)"
+    ),
 }
 
 DML = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
@@ -93,5 +101,9 @@ GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
     ADMIN_ROLE: {
         **dict.fromkeys(RLS_TABLES, DML),
         "migrations_log": frozenset({"SELECT"}),
+        "audit_log": frozenset({"SELECT"}),
+    },
+    CONSENSUS_ROLE: {
+        "user_annotations": frozenset({"SELECT"}) | _columns("UPDATE", "consensus_count")
     },
 }

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -92,6 +92,36 @@ def connection(shared_engine: Engine) -> Iterator[Connection]:
             yield conn
         finally:
             transaction.rollback()
+
+
+@pytest.fixture
+def owner_connection(shared_database: str) -> Iterator[Connection]:
+    """The migrating owner inside a rolled-back transaction, acting as admin_role for
+    data (FORCEd row-level security hides every row from the owner itself); tests
+    that need the owner's own rights (DDL, index maintenance) RESET ROLE for them.
+    The membership that SET ROLE needs is granted inside the transaction, so it
+    is rolled back with it: a standing membership would put the owner under
+    admin_role's policies, undoing FORCE."""
+    engine = create_engine(shared_database, poolclass=NullPool)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        conn.execute(text(f"GRANT {ADMIN_ROLE} TO CURRENT_USER"))
+        conn.execute(text(f"SET LOCAL ROLE {ADMIN_ROLE}"))
+        try:
+            yield conn
+        finally:
+            transaction.rollback()
+    engine.dispose()
+
+
+@pytest.fixture
+def owner_session(owner_connection: Connection) -> Iterator[Session]:
+    """An ORM session on owner_connection; its commits release savepoints, its
+    objects stay loaded after them (the transaction is rolled back at the end)."""
+    with Session(
+        bind=owner_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as orm_session:
+        yield orm_session
 
 
 @pytest.fixture

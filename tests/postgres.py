@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 from alembic import command
 from alembic.config import Config
+from psycopg import sql
 from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy import Connection, create_engine
 from sqlalchemy.pool import NullPool
@@ -81,7 +82,37 @@ class PostgresServer:
         try:
             yield dbname
         finally:
-            janitor.drop()
+            self._drop(dbname)
+
+    def _drop(self, dbname: str) -> None:
+        """Drop ``dbname``, ending the tests' own sessions on it first.
+
+        Only client backends are ended: an autovacuum worker is a superuser
+        process a non-superuser may not terminate, and DROP DATABASE cancels
+        it by itself.
+        """
+        with psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname="postgres",
+            autocommit=True,
+        ) as admin:
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} WITH allow_connections false").format(
+                    sql.Identifier(dbname)
+                )
+            )
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                (dbname,),
+            )
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} WITH is_template false").format(sql.Identifier(dbname))
+            )
+            admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(dbname)))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -9,6 +9,7 @@ from importlib import resources
 
 from sqlalchemy import Connection, text
 
+from sensa_db.security import CONSENSUS_ROLE
 from sensa_db.sql_entities import SQL_DIRECTORIES
 
 # The only functions that run as their owner, each for the reason in its comment.
@@ -37,6 +38,8 @@ TRIGGER_FUNCTIONS = {
     "record_audit",
     "reject_audit_log_change",
 }
+# Volatile for what they do, not for being triggers: they change the session.
+SESSION_SETTERS = {"set_current_user_id"}
 
 
 def our_functions(connection: Connection) -> dict[str, tuple[str, bool, list[str]]]:
@@ -57,7 +60,9 @@ def our_functions(connection: Connection) -> dict[str, tuple[str, bool, list[str
 
 
 def test_the_database_holds_exactly_the_declared_functions(connection: Connection) -> None:
-    assert set(our_functions(connection)) == IMMUTABLE | STABLE | TRIGGER_FUNCTIONS
+    assert (
+        set(our_functions(connection)) == IMMUTABLE | STABLE | TRIGGER_FUNCTIONS | SESSION_SETTERS
+    )
 
 
 def test_every_function_pins_its_search_path(connection: Connection) -> None:
@@ -76,11 +81,23 @@ def test_only_the_listed_functions_run_as_their_owner(connection: Connection) ->
         assert 'search_path=""' in our_functions(connection)[name][2]
 
 
+def test_the_consensus_count_runs_as_its_own_narrow_role(connection: Connection) -> None:
+    """Owned by the owner it would see no rows under FORCEd row-level security; a
+    revision that recreates it (rather than replacing it) must hand it over again."""
+    owner = connection.scalar(
+        text(
+            "SELECT proowner::regrole::text FROM pg_proc"
+            " WHERE oid = 'public.check_feedback_consensus'::regproc"
+        )
+    )
+    assert owner == CONSENSUS_ROLE
+
+
 def test_volatility_matches_behaviour(connection: Connection) -> None:
     volatility = {name: v for name, (v, _, _) in our_functions(connection).items()}
     assert {n for n, v in volatility.items() if v == "i"} == IMMUTABLE
     assert {n for n, v in volatility.items() if v == "s"} == STABLE
-    assert {n for n, v in volatility.items() if v == "v"} == TRIGGER_FUNCTIONS
+    assert {n for n, v in volatility.items() if v == "v"} == TRIGGER_FUNCTIONS | SESSION_SETTERS
 
 
 def test_every_declaration_has_its_comment_block() -> None:

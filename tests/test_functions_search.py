@@ -7,6 +7,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from sensa_db.models import Course, User
+from sensa_db.security import ADMIN_ROLE
 from tests.factories import make_course, make_learner_graph, make_user
 from tests.function_plans import explain, indexes_used, prepare_function_query
 
@@ -89,10 +90,11 @@ def test_keywords_by_term_with_typos_in_one_course_or_all(
 
 
 def test_keyword_search_is_served_by_the_trigram_index(
-    session: Session, connection: Connection
+    owner_connection: Connection, owner_session: Session
 ) -> None:
-    graph = make_learner_graph(session)
-    connection.execute(
+    graph = make_learner_graph(owner_session)
+    owner_session.commit()
+    owner_connection.execute(
         text(
             "WITH filler AS (INSERT INTO chapters (processed_id, chapter_number, title) "
             "SELECT :p, n, 'Filler' FROM generate_series(2, 301) n RETURNING chapter_id) "
@@ -102,22 +104,30 @@ def test_keyword_search_is_served_by_the_trigram_index(
         ),
         {"p": graph.processed.processed_id},
     )
-    # As autovacuum would: move the new entries out of GIN's pending list.
-    connection.execute(text("SELECT gin_clean_pending_list('idx_keywords_term_trgm')"))
-    connection.execute(text("ANALYZE keywords, chapters"))
-    connection.execute(text("SET LOCAL enable_seqscan = off"))
-    prepare_function_query(connection, "search_keywords", "keyword_search_probe")
-    nodes = explain(connection, "keyword_search_probe", "'mitochondria', NULL, 20")
+    # As autovacuum would: move the new entries out of GIN's pending list (the
+    # index owner's right, hence RESET ROLE).
+    owner_connection.execute(text("RESET ROLE"))
+    owner_connection.execute(text("SELECT gin_clean_pending_list('idx_keywords_term_trgm')"))
+    owner_connection.execute(text("ANALYZE keywords, chapters"))
+    owner_connection.execute(text(f"SET LOCAL ROLE {ADMIN_ROLE}"))
+    owner_connection.execute(text("SET LOCAL enable_seqscan = off"))
+    prepare_function_query(owner_connection, "search_keywords", "keyword_search_probe")
+    nodes = explain(owner_connection, "keyword_search_probe", "'mitochondria', NULL, 20")
     assert "idx_keywords_term_trgm" in indexes_used(nodes)
 
 
 def test_the_course_search_predicate_is_one_the_trigram_index_serves(
-    session: Session, connection: Connection, learner: User
+    owner_connection: Connection, owner_session: Session
 ) -> None:
     """A learner's few courses are best found by idx_courses_user_id; without it (as
     for a learner with very many courses) the name match is the trigram index's."""
-    connection.execute(text("SET LOCAL enable_seqscan = off"))
-    connection.execute(text("DROP INDEX idx_courses_user_id, idx_courses_user_active_recent"))
-    prepare_function_query(connection, "search_courses", "course_search_probe")
-    nodes = explain(connection, "course_search_probe", f"'{learner.user_id}', 'biology', 20")
+    user = make_user(owner_session)
+    make_course(owner_session, user, name="Cell Biology")
+    owner_session.commit()
+    owner_connection.execute(text("RESET ROLE"))
+    owner_connection.execute(text("DROP INDEX idx_courses_user_id, idx_courses_user_active_recent"))
+    owner_connection.execute(text(f"SET LOCAL ROLE {ADMIN_ROLE}"))
+    owner_connection.execute(text("SET LOCAL enable_seqscan = off"))
+    prepare_function_query(owner_connection, "search_courses", "course_search_probe")
+    nodes = explain(owner_connection, "course_search_probe", f"'{user.user_id}', 'biology', 20")
     assert "idx_courses_name_trgm" in indexes_used(nodes)

@@ -12,6 +12,7 @@ from sensa_db.models import metadata
 from sensa_db.security import (
     ADMIN_ROLE,
     APP_ROLE,
+    CONSENSUS_ROLE,
     CONTEXT_SETTING,
     GRANTS,
     RLS_TABLES,
@@ -159,7 +160,12 @@ def test_only_the_api_may_set_the_request_context(connection: Connection) -> Non
         )
         for grantee in ROLES
     }
-    assert can_execute == {APP_ROLE: True, WORKER_ROLE: False, ADMIN_ROLE: False}
+    assert can_execute == {
+        APP_ROLE: True,
+        WORKER_ROLE: False,
+        ADMIN_ROLE: False,
+        CONSENSUS_ROLE: False,
+    }
 
 
 def _policies(connection: Connection) -> list[dict[str, object]]:

@@ -7,11 +7,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from sensa_db.request_context import set_transaction_user
 from tests.database_errors import refused
-from tests.factories import make_learner_graph, make_user
+from tests.factories import make_learner_graph
+from tests.rls import SeededLearner
 
 AUDITED = {
     "user_profiles": "profile_id",
@@ -99,45 +101,47 @@ def test_an_update_that_changes_nothing_is_not_recorded(
     ],
 )
 def test_the_log_cannot_be_rewritten_even_by_its_owner(
-    session: Session, connection: Connection, statement: str, operation: str
+    owner_connection: Connection, owner_session: Session, statement: str, operation: str
 ) -> None:
-    make_learner_graph(session)
-    count = connection.scalar(text("SELECT count(*) FROM audit_log"))
+    make_learner_graph(owner_session)
+    owner_session.commit()
+    # The owner holds every privilege on audit_log; only the trigger stands in the way.
+    owner_connection.execute(text("RESET ROLE"))
+    count = owner_connection.scalar(text("SELECT count(*) FROM audit_log"))
     assert count > 0
     with refused(
-        connection, "42501", message=f"audit_log is append-only: {operation} is not allowed"
+        owner_connection, "42501", message=f"audit_log is append-only: {operation} is not allowed"
     ):
-        connection.execute(text(statement))
-    assert connection.scalar(text("SELECT count(*) FROM audit_log")) == count
+        owner_connection.execute(text(statement))
+    assert owner_connection.scalar(text("SELECT count(*) FROM audit_log")) == count
 
 
-def test_a_role_without_rights_on_audit_log_is_still_audited_and_cannot_forge(
-    session: Session, connection: Connection
+def test_the_application_is_audited_without_rights_on_audit_log_and_cannot_forge(
+    app_engine: Engine, connection: Connection, learners: tuple[SeededLearner, SeededLearner]
 ) -> None:
-    """The trigger writes as its owner: the application needs no INSERT on audit_log."""
-    user = make_user(session)
-    role = f"audit_probe_{uuid.uuid4().hex[:12]}"
-    connection.execute(text(f"CREATE ROLE {role} NOLOGIN"))
-    connection.execute(text(f"GRANT {role} TO current_user"))
-    connection.execute(text(f"GRANT INSERT ON courses TO {role}"))
-    connection.execute(text(f"SET LOCAL ROLE {role}"))
-    act_as(connection, user.user_id)
-    connection.execute(
-        text("INSERT INTO courses (user_id, name) VALUES (:u, 'Forged?')"), {"u": user.user_id}
-    )
-    with refused(connection, "42501", message="permission denied for table audit_log"):
-        connection.execute(
-            text(
-                "INSERT INTO audit_log (table_name, operation, record_id, new_row, database_role)"
-                " VALUES ('courses', 'INSERT', gen_random_uuid(), '{}', 'nobody')"
-            )
+    """The trigger writes as its owner: the API's role needs, and has, no right on audit_log."""
+    learner = learners[0].user_id
+    with app_engine.begin() as app:
+        set_transaction_user(app, learner)
+        app.execute(
+            text("INSERT INTO courses (user_id, name) VALUES (:u, 'Audited')"), {"u": learner}
         )
-    connection.execute(text("RESET ROLE"))
+        for statement in [
+            "INSERT INTO audit_log (table_name, operation, record_id, new_row, database_role)"
+            " VALUES ('courses', 'INSERT', gen_random_uuid(), '{}', 'nobody')",
+            "SELECT count(*) FROM audit_log",
+        ]:
+            with refused(app, "42501", message="permission denied for table audit_log"):
+                app.execute(text(statement))
     [row] = connection.execute(
         text(
             "SELECT database_role, acting_user_id, new_row ->> 'name' AS name FROM audit_log "
-            "WHERE table_name = 'courses' AND acting_user_id = :u"
-        ),
-        {"u": user.user_id},
+            "WHERE table_name = 'courses' AND new_row ->> 'name' = 'Audited'"
+        )
     )
-    assert (row.database_role, row.name) == (role, "Forged?")
+    # The login the API connected as (a member of sensa_app), not the trigger's owner.
+    assert (row.database_role, row.acting_user_id, row.name) == (
+        app_engine.url.username,
+        learner,
+        "Audited",
+    )

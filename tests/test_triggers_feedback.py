@@ -11,7 +11,9 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from sensa_db.security import ADMIN_ROLE
 from tests.factories import make_course, make_user
+from tests.rls import as_login
 
 
 @pytest.fixture
@@ -121,9 +123,9 @@ def test_deleting_or_changing_a_rating_recounts_both_groups(
     assert counts(connection, fours[1], fours[2], five) == [1, 2, 2]
 
 
-def test_concurrent_submissions_are_all_counted(migrated_database: str) -> None:
+def test_concurrent_submissions_are_all_counted(migrated_database: str, test_logins: None) -> None:
     """Two learners submitting at once: neither transaction's count misses the other."""
-    engine = create_engine(migrated_database, poolclass=NullPool)
+    engine = create_engine(as_login(migrated_database, ADMIN_ROLE), poolclass=NullPool)
     try:
         with engine.begin() as setup:
             users = [

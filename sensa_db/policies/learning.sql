@@ -45,6 +45,24 @@ CREATE POLICY admin_user_annotations_access ON public.user_annotations
     USING (true)
     WITH CHECK (true);
 
+/**
+ * check_feedback_consensus() counts the distinct learners behind a rating
+ * across every learner's annotations, so its owner, sensa_consensus, reads
+ * them all. Nothing logs in as sensa_consensus. A policy applies to a role's
+ * members too, and the migrating role is a member (to own and replace the
+ * function), so the rows open only while the effective user IS
+ * sensa_consensus: inside that function, never for a member by accident.
+ */
+CREATE POLICY consensus_tally_select ON public.user_annotations
+    AS PERMISSIVE FOR SELECT TO sensa_consensus
+    USING (current_user = 'sensa_consensus');
+
+/** ... and writes back consensus_count (its only column grant) on every row of a group. */
+CREATE POLICY consensus_tally_update ON public.user_annotations
+    AS PERMISSIVE FOR UPDATE TO sensa_consensus
+    USING (current_user = 'sensa_consensus')
+    WITH CHECK (current_user = 'sensa_consensus');
+
 /** A learner reads their own progress only. */
 CREATE POLICY progress_isolation_select ON public.user_progress
     AS PERMISSIVE FOR SELECT TO sensa_app
