@@ -101,10 +101,9 @@ def test_a_waiting_runner_proceeds_once_the_lock_is_released(empty_database: str
         )
         try:
             deadline = time.monotonic() + 60
-            # Until the runner has tried the lock once and failed (idle after a
-            # query about the advisory lock),
-            # each check in a transaction of its own: pg_stat_activity is read
-            # once per transaction.
+            # Wait until the runner has tried the lock and failed (it is idle
+            # after a query about the advisory lock), checking each time in a
+            # transaction of its own: pg_stat_activity is read once per transaction.
             while not holder.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"
