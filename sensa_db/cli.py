@@ -22,6 +22,7 @@ from sqlalchemy import pool
 
 from sensa_db.database import DatabaseURLError, make_engine
 from sensa_db.migration_history import verify
+from sensa_db.migration_lint import LintSetupError, lint
 
 Handler = Callable[[argparse.Namespace], int]
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -35,14 +36,18 @@ class UsageError(RuntimeError):
     """The command cannot run as asked; the message says what to do instead."""
 
 
-def alembic_config(path: str | None) -> Config:
-    """The Alembic configuration at ``path``, ``$ALEMBIC_CONFIG`` or ./alembic.ini."""
+def alembic_config_path(path: str | None) -> Path:
+    """``path``, else ``$ALEMBIC_CONFIG``, else ./alembic.ini: the way alembic itself chooses."""
     chosen = Path(path or os.environ.get("ALEMBIC_CONFIG") or "alembic.ini")
     if not chosen.is_file():
         raise UsageError(
             f"no Alembic configuration at {chosen}: run from the repository's root or pass -c PATH"
         )
-    config = Config(str(chosen))
+    return chosen
+
+
+def alembic_config(path: str | None) -> Config:
+    config = Config(str(alembic_config_path(path)))
     config.attributes["configure_logger"] = False
     return config
 
@@ -102,6 +107,37 @@ def add_verify(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=_verify)
 
 
+def _lint_migrations(args: argparse.Namespace) -> int:
+    try:
+        return lint(
+            alembic_config_path(args.config),
+            squawk_config=Path(args.squawk_config) if args.squawk_config else None,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except LintSetupError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def add_lint_migrations(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "lint-migrations",
+        help="run squawk over the SQL of every revision",
+        description=(
+            "Renders each revision on its own (alembic upgrade <previous>:<revision> --sql)"
+            " and lints it with squawk under .squawk.toml, whose every excluded rule says why."
+            " Fails on, among others, a NOT NULL column added without a default and an index"
+            " built without CONCURRENTLY on an existing table. Needs no database."
+        ),
+    )
+    _add_config_option(parser)
+    parser.add_argument(
+        "--squawk-config",
+        metavar="PATH",
+        help="squawk configuration (default: .squawk.toml beside alembic.ini)",
+    )
+    parser.set_defaults(handler=_lint_migrations)
+
+
 def _up(args: argparse.Namespace) -> int:
     up_script = CHECKOUT_ROOT / "scripts" / "up.sh"
     if not up_script.is_file():
@@ -130,6 +166,7 @@ def add_up(subparsers: SubParsers) -> None:
 SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_up,
     add_verify,
+    add_lint_migrations,
 )
 
 

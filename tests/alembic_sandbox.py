@@ -32,6 +32,7 @@ class AlembicSandbox:
             REPO_ROOT / "alembic", root / "alembic", ignore=shutil.ignore_patterns("__pycache__")
         )
         shutil.copy(REPO_ROOT / "alembic.ini", root / "alembic.ini")
+        shutil.copy(REPO_ROOT / ".squawk.toml", root / ".squawk.toml")
         self.ini = root / "alembic.ini"
         self.versions = root / "alembic" / "versions"
 
