@@ -23,6 +23,7 @@ from sqlalchemy import pool
 from sensa_db.database import DatabaseURLError, make_engine
 from sensa_db.migration_history import verify
 from sensa_db.migration_lint import LintSetupError, lint
+from sensa_db.schema_docs import render_schema_docs
 
 Handler = Callable[[argparse.Namespace], int]
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -138,6 +139,42 @@ def add_lint_migrations(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=_lint_migrations)
 
 
+def _docs(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    rendered = render_schema_docs()
+    if args.check:
+        if not output.is_file() or output.read_text() != rendered:
+            print(
+                f"sensa-db docs: {output} is out of date: run `sensa-db docs` and commit it",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"ok: {output} is up to date")
+        return 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(rendered)
+    print(f"wrote {output}")
+    return 0
+
+
+def add_docs(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "docs",
+        help="generate the schema reference (docs/SCHEMA.md)",
+        description=(
+            "Writes the reference of every table, column, constraint, index, enum, function,"
+            " trigger and policy, from the models and the package's SQL. Needs no database."
+        ),
+    )
+    parser.add_argument(
+        "--output", default="docs/SCHEMA.md", metavar="PATH", help="default: docs/SCHEMA.md"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; fail when the file is out of date"
+    )
+    parser.set_defaults(handler=_docs)
+
+
 def _up(args: argparse.Namespace) -> int:
     up_script = CHECKOUT_ROOT / "scripts" / "up.sh"
     if not up_script.is_file():
@@ -167,6 +204,7 @@ SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_up,
     add_verify,
     add_lint_migrations,
+    add_docs,
 )
 
 
