@@ -1,8 +1,13 @@
 """Alembic environment for sensa-db.
 
-The database comes from ``-x url=...`` or ``$DATABASE_URL`` (never from
-alembic.ini). ``alembic upgrade head --sql`` needs neither: it renders for
-PostgreSQL without connecting.
+The database comes from ``-x url=...``, else from what sensa_db.database
+resolves: ``$DATABASE_URL``, an AWS Secrets Manager secret or an RDS IAM
+token (never from alembic.ini). ``alembic upgrade head --sql`` needs none: it
+renders for PostgreSQL without connecting.
+
+Every revision run writes a migrations_log row in its own transaction
+(sensa_db.migration_history). Online runs hold the migration lock and set the
+session's lock and statement timeouts (sensa_db.migration_safety).
 """
 
 from __future__ import annotations
@@ -13,9 +18,18 @@ from typing import Any
 from alembic import context
 from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import Connection, Engine, pool
+from sqlalchemy import Connection, Engine, pool, text
 
-from sensa_db.database import DatabaseURLError, make_engine, resolve_database_url
+from sensa_db.database import DatabaseURLError, make_engine
+from sensa_db.migration_history import HistoryRecorder
+from sensa_db.migration_safety import (
+    APPLICATION_NAME,
+    MigrationLockTimeoutError,
+    MigrationSettingError,
+    lock_wait_seconds,
+    migration_lock,
+    session_timeout_statements,
+)
 from sensa_db.models import metadata
 from sensa_db.sql_entities import ENTITY_TYPES, load_entities
 
@@ -59,43 +73,71 @@ def _url_from_command_line() -> str | None:
 
 
 def run_migrations_offline() -> None:
+    recorder = HistoryRecorder(timed=False)
     context.configure(
         url=None,
         dialect_name="postgresql",
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
+        on_version_apply=[recorder],
         **COMPARISON_OPTIONS,
     )
+    # Whoever runs the rendered SQL gets the same session timeouts as an online run.
+    for statement in session_timeout_statements():
+        context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
 
 
 def _run_with_connection(connection: Connection) -> None:
-    context.configure(connection=connection, **COMPARISON_OPTIONS)
+    recorder = HistoryRecorder(timed=True)
+    context.configure(connection=connection, on_version_apply=[recorder], **COMPARISON_OPTIONS)
     with context.begin_transaction():
+        recorder.start()
         context.run_migrations()
 
 
+def _run_locked(engine: Engine) -> None:
+    # Connected only once the lock is held, so a runner that waited reads the
+    # revision its predecessor left, and finds nothing to do.
+    with (
+        migration_lock(engine, wait_seconds=lock_wait_seconds()),
+        engine.connect() as connection,
+    ):
+        for statement in session_timeout_statements():
+            connection.execute(text(statement))
+        connection.commit()
+        _run_with_connection(connection)
+
+
 def run_migrations_online() -> None:
-    # Tests, pytest-alembic and the CLI may hand over an engine or a connection.
-    provided: Engine | Connection | None = config.attributes.get("connection")
+    # Tests, pytest-alembic and the CLI may hand over an engine or a
+    # connection. A connection (or pytest-alembic's stand-in for an engine
+    # wrapping one) is used as it is, inside its owner's transaction and
+    # without the lock: the owner decides about both.
+    provided: Any = config.attributes.get("connection")
     if isinstance(provided, Connection):
         _run_with_connection(provided)
         return
-    if provided is None:
-        try:
-            url = resolve_database_url(_url_from_command_line())
-        except DatabaseURLError as exc:
-            raise SystemExit(f"alembic: {exc}") from None
-        engine = make_engine(url, poolclass=pool.NullPool)
-    else:
-        engine = provided
-    try:
-        with engine.connect() as connection:
+    if provided is not None and not isinstance(provided, Engine):
+        with provided.connect() as connection:
             _run_with_connection(connection)
-    finally:
-        if provided is None:
+        return
+    try:
+        if provided is not None:
+            _run_locked(provided)
+            return
+        engine = make_engine(
+            _url_from_command_line(),
+            poolclass=pool.NullPool,
+            connect_args={"application_name": APPLICATION_NAME},
+        )
+        try:
+            _run_locked(engine)
+        finally:
             engine.dispose()
+    except (DatabaseURLError, MigrationSettingError, MigrationLockTimeoutError) as exc:
+        raise SystemExit(f"alembic: {exc}") from None
 
 
 if context.is_offline_mode():

@@ -18,10 +18,22 @@ down_revision: str | Sequence[str] | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
+# A statement waiting longer than LOCK_TIMEOUT for its lock gives up (the
+# deploy fails, nothing is applied) instead of queueing every query on the
+# table behind it. Raise STATEMENT_TIMEOUT here for a long data migration.
+# SET LOCAL ends with this revision's transaction; inside an autocommit_block
+# the session values env.py sets apply. See docs/MIGRATION_GUIDELINES.md.
+LOCK_TIMEOUT = "5s"
+STATEMENT_TIMEOUT = "5min"
+
 
 def upgrade() -> None:
-    ${upgrades if upgrades else "pass"}
+    op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    ${upgrades if upgrades else ""}
 
 
 def downgrade() -> None:
-    ${downgrades if downgrades else "pass"}
+    op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    ${downgrades if downgrades else ""}

@@ -14,5 +14,7 @@ step "ruff"
 .venv/bin/ruff format --check .
 step "mypy --strict sensa_db"
 .venv/bin/mypy
+step "squawk over every revision's SQL"
+.venv/bin/sensa-db lint-migrations
 step "pytest"
 .venv/bin/pytest "$@"

@@ -1,26 +1,63 @@
 """Where the database is, and engines that connect to it.
 
 Used by the API, the worker, Alembic's env.py and the CLI alike, so that every
-one of them resolves the same URL the same way.
+one of them resolves the database the same way. In order:
+
+1. a URL given explicitly (``-x url=...``, ``--url``);
+2. exactly one of these environment sources:
+   - ``DATABASE_URL``;
+   - ``SENSA_DB_SECRET_ID``: an AWS Secrets Manager secret holding the JSON
+     RDS keeps there (``username``, ``password`` and, except in the secrets RDS
+     manages itself, ``host``, ``port``, ``dbname``); ``SENSA_DB_HOST``,
+     ``SENSA_DB_PORT`` and ``SENSA_DB_NAME`` supply or override those;
+   - ``SENSA_DB_IAM_AUTH=1``: RDS IAM authentication as ``SENSA_DB_USER`` at
+     ``SENSA_DB_HOST``/``SENSA_DB_PORT``/``SENSA_DB_NAME``, with a token (valid
+     15 minutes) generated for every new connection, never stored in the URL.
+
+Against RDS (a secret, IAM, or an ``*.rds.amazonaws.com`` host) the connection
+always requires TLS: ``sslmode=require`` unless ``SENSA_DB_SSLMODE`` asks for
+``verify-ca`` or ``verify-full`` (with ``SENSA_DB_SSLROOTCERT``, the RDS CA
+bundle); anything weaker is refused. AWS credentials and region come from
+boto3's usual chain (role, ``AWS_REGION``, ``AWS_ENDPOINT_URL``...). No
+password, secret or token is ever logged or put in an error message.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+
+log = logging.getLogger(__name__)
 
 DATABASE_URL_ENV = "DATABASE_URL"
+SECRET_ID_ENV = "SENSA_DB_SECRET_ID"  # noqa: S105 - the variable's name, not a secret
+IAM_AUTH_ENV = "SENSA_DB_IAM_AUTH"
+HOST_ENV = "SENSA_DB_HOST"
+PORT_ENV = "SENSA_DB_PORT"
+NAME_ENV = "SENSA_DB_NAME"
+USER_ENV = "SENSA_DB_USER"
+SSLMODE_ENV = "SENSA_DB_SSLMODE"
+SSLROOTCERT_ENV = "SENSA_DB_SSLROOTCERT"
 
 # Drivers we ship. A bare ``postgresql://`` means psycopg 3 in SQLAlchemy 2.1 but
 # psycopg2 in 2.0; naming the driver makes the choice independent of the version.
 _DEFAULT_DRIVER = "postgresql+psycopg"
 _SUPPORTED_DRIVERS = frozenset({"postgresql+psycopg", "postgresql+psycopg2"})
+_TLS_SSLMODES = ("require", "verify-ca", "verify-full")
+_RDS_HOST_SUFFIX = ".rds.amazonaws.com"
 
 
 class DatabaseURLError(RuntimeError):
     """The database URL is missing or names something we cannot connect with."""
+
+
+class DatabaseCredentialsError(DatabaseURLError):
+    """Credentials could not be obtained from AWS, or are unusable; the message holds no secret."""
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -39,18 +76,184 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def resolve_database_url(explicit: str | URL | None = None) -> URL:
-    """The URL given, else ``$DATABASE_URL``; an error that says so when there is neither."""
-    raw = explicit if explicit is not None else os.environ.get(DATABASE_URL_ENV)
-    if not raw:
-        raise DatabaseURLError(
-            f"no database URL: set {DATABASE_URL_ENV} "
-            "(e.g. postgresql://user:password@localhost:5432/sensa) or pass -x url=..."
+@dataclass(frozen=True)
+class IAMAuth:
+    """RDS IAM authentication: a signed token, generated locally, stands for the password."""
+
+    host: str
+    port: int
+    user: str
+    region: str | None
+
+    def token(self) -> str:
+        client = _boto3().client("rds", region_name=self.region)
+        token: str = client.generate_db_auth_token(
+            DBHostname=self.host, Port=self.port, DBUsername=self.user, Region=self.region
         )
-    return normalize_url(raw)
+        return token
+
+
+def _boto3() -> Any:
+    try:
+        import boto3  # optional (the aws extra): only deployments on AWS need it
+    except ImportError:
+        raise DatabaseCredentialsError(
+            f"{SECRET_ID_ENV} and {IAM_AUTH_ENV} need boto3: pip install 'sensa-db[aws]'"
+        ) from None
+    return boto3
+
+
+def _require_tls(url: URL, source: str) -> URL:
+    sslmode = url.query.get("sslmode") or os.environ.get(SSLMODE_ENV) or "require"
+    if sslmode not in _TLS_SSLMODES:
+        raise DatabaseURLError(
+            f"sslmode={sslmode} refused for {source}: RDS connections must use TLS"
+            f" ({', '.join(_TLS_SSLMODES)})"
+        )
+    query = {"sslmode": sslmode}
+    if root_cert := os.environ.get(SSLROOTCERT_ENV):
+        query["sslrootcert"] = root_cert
+    return url.update_query_dict(query)
+
+
+def _required_env(name: str, purpose: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise DatabaseCredentialsError(f"{purpose}: set {name}")
+    return value
+
+
+def _port(raw: str | int) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise DatabaseCredentialsError(f"the database port {raw!r} is not a number") from None
+
+
+class _DropSecretValues(logging.Filter):
+    """botocore logs every response body at DEBUG, a secret's value included: drop those."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SecretString" not in record.getMessage()
+
+
+_SECRET_FILTER = _DropSecretValues()
+
+
+def _url_from_secret(secret_id: str) -> URL:
+    boto3 = _boto3()
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    body_logger = logging.getLogger("botocore.parsers")
+    if _SECRET_FILTER not in body_logger.filters:
+        body_logger.addFilter(_SECRET_FILTER)
+
+    try:
+        response = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        raise DatabaseCredentialsError(
+            f"cannot read Secrets Manager secret {secret_id!r}: {code}"
+        ) from None
+    except BotoCoreError as exc:
+        raise DatabaseCredentialsError(
+            f"cannot read Secrets Manager secret {secret_id!r}: {type(exc).__name__}"
+        ) from None
+    try:
+        secret = json.loads(response.get("SecretString") or "")
+        username, password = secret["username"], secret["password"]
+    except (ValueError, TypeError, KeyError):
+        raise DatabaseCredentialsError(
+            f"Secrets Manager secret {secret_id!r} is not RDS credentials JSON"
+            " with username and password"
+        ) from None
+    purpose = f"secret {secret_id!r} names no database host, port or name"
+    host = os.environ.get(HOST_ENV) or secret.get("host") or _required_env(HOST_ENV, purpose)
+    port = _port(os.environ.get(PORT_ENV) or secret.get("port") or 5432)
+    dbname = os.environ.get(NAME_ENV) or secret.get("dbname") or _required_env(NAME_ENV, purpose)
+    log.info(
+        "database credentials from Secrets Manager secret %s for %s@%s:%s/%s",
+        secret_id,
+        username,
+        host,
+        port,
+        dbname,
+    )
+    url = URL.create(
+        _DEFAULT_DRIVER,
+        username=username,
+        password=password,
+        host=host,
+        port=port,
+        database=dbname,
+    )
+    return _require_tls(url, "a Secrets Manager secret")
+
+
+def _iam_auth() -> tuple[URL, IAMAuth]:
+    purpose = f"{IAM_AUTH_ENV}=1 needs the instance and the database user"
+    host, user = _required_env(HOST_ENV, purpose), _required_env(USER_ENV, purpose)
+    port = _port(os.environ.get(PORT_ENV) or 5432)
+    dbname = _required_env(NAME_ENV, purpose)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    log.info("database credentials: RDS IAM tokens for %s@%s:%s/%s", user, host, port, dbname)
+    url = URL.create(_DEFAULT_DRIVER, username=user, host=host, port=port, database=dbname)
+    return _require_tls(url, "RDS IAM authentication"), IAMAuth(host, port, user, region)
+
+
+def _configured_sources() -> list[str]:
+    sources = [name for name in (DATABASE_URL_ENV, SECRET_ID_ENV) if os.environ.get(name)]
+    if os.environ.get(IAM_AUTH_ENV, "").lower() in ("1", "true", "yes"):
+        sources.append(IAM_AUTH_ENV)
+    return sources
+
+
+def _resolve(explicit: str | URL | None) -> tuple[URL, IAMAuth | None]:
+    if explicit is not None:
+        url = normalize_url(explicit)
+    else:
+        sources = _configured_sources()
+        if not sources:
+            raise DatabaseURLError(
+                f"no database URL: set {DATABASE_URL_ENV} "
+                "(e.g. postgresql://user:password@localhost:5432/sensa) or pass -x url=..."
+                f" (on AWS: {SECRET_ID_ENV} or {IAM_AUTH_ENV}=1)"
+            )
+        if len(sources) > 1:
+            raise DatabaseURLError(
+                f"{' and '.join(sources)} are all set: set exactly one database source"
+            )
+        if sources == [SECRET_ID_ENV]:
+            return _url_from_secret(os.environ[SECRET_ID_ENV]), None
+        if sources == [IAM_AUTH_ENV]:
+            return _iam_auth()
+        url = normalize_url(os.environ[DATABASE_URL_ENV])
+    if url.host and url.host.endswith(_RDS_HOST_SUFFIX):
+        url = _require_tls(url, "an RDS host")
+    return url, None
+
+
+def resolve_database_url(explicit: str | URL | None = None) -> URL:
+    """The URL given, else the one environment source configured; an error that says so if none.
+
+    With IAM authentication the URL carries no password: use :func:`make_engine`,
+    which supplies a fresh token to every connection.
+    """
+    return _resolve(explicit)[0]
 
 
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (or ``$DATABASE_URL``) with pool pre-ping on."""
+    """An engine for ``url`` (or the environment's source) with pool pre-ping on."""
+    resolved, iam = _resolve(url)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(resolve_database_url(url), **kwargs)
+    engine = create_engine(resolved, **kwargs)
+    if iam is not None:
+        # A token lives 15 minutes and pooled connections outlive it, so each
+        # new connection gets its own, never one baked into the URL.
+        @event.listens_for(engine, "do_connect")
+        def _fresh_token(
+            dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]
+        ) -> None:
+            cparams["password"] = iam.token()
+
+    return engine

@@ -11,6 +11,7 @@ Revisions never read these files: history must not move when they do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 
 from alembic_utils.pg_function import PGFunction
@@ -33,8 +34,25 @@ def split_statements(sql: str) -> list[str]:
     Semicolons inside quotes, dollar-quoted bodies ($$ ... $$, $fn$ ... $fn$)
     and comments do not end a statement.
     """
-    statements: list[str] = []
+    return [statement for statement, _ in split_documented_statements(sql)]
+
+
+def _doc_text(block: str) -> str:
+    """The text of a ``/** ... */`` block without its delimiters and leading asterisks."""
+    lines = block.removeprefix("/**").removesuffix("*/").splitlines()
+    stripped = [line.strip().removeprefix("*").removeprefix(" ") for line in lines]
+    return "\n".join(stripped).strip()
+
+
+def split_documented_statements(sql: str) -> list[tuple[str, str | None]]:
+    """Like :func:`split_statements`, each statement with the ``/** ... */`` block above it.
+
+    The block is the last documentation comment between the previous
+    statement and this one; plain ``/* */`` and ``--`` comments are not documentation.
+    """
+    statements: list[tuple[str, str | None]] = []
     current: list[str] = []
+    doc: str | None = None
     i, n = 0, len(sql)
     while i < n:
         char = sql[i]
@@ -45,6 +63,8 @@ def split_statements(sql: str) -> list[str]:
             end = sql.find("*/", i + 2)
             if end == -1:
                 raise SQLDeclarationError("unterminated /* comment")
+            if sql.startswith("/**", i) and not "".join(current).strip():
+                doc = _doc_text(sql[i : end + 2])
             i = end + 2
         elif char == "'":
             end = i + 1
@@ -68,8 +88,8 @@ def split_statements(sql: str) -> list[str]:
         elif char == ";":
             statement = "".join(current).strip()
             if statement:
-                statements.append(statement)
-            current = []
+                statements.append((statement, doc))
+            current, doc = [], None
             i += 1
         else:
             current.append(char)
@@ -103,15 +123,32 @@ def parse_entity(statement: str) -> ReplaceableEntity:
     )
 
 
-def load_entities() -> list[ReplaceableEntity]:
-    """Every function, trigger and policy the package declares, functions first."""
+@dataclass(frozen=True)
+class DeclaredEntity:
+    """A function, trigger or policy with the documentation block above it and its file."""
+
+    entity: ReplaceableEntity
+    doc: str | None
+    source: str
+
+
+def load_declared_entities() -> list[DeclaredEntity]:
+    """Every function, trigger and policy the package declares, functions first, documented."""
     root = resources.files("sensa_db")
-    entities: list[ReplaceableEntity] = []
+    declared: list[DeclaredEntity] = []
     for directory in SQL_DIRECTORIES:
         folder = root.joinpath(directory)
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir(), key=lambda p: p.name):
             if path.name.endswith(".sql"):
-                entities.extend(parse_entity(s) for s in split_statements(path.read_text()))
-    return entities
+                declared.extend(
+                    DeclaredEntity(parse_entity(statement), doc, f"{directory}/{path.name}")
+                    for statement, doc in split_documented_statements(path.read_text())
+                )
+    return declared
+
+
+def load_entities() -> list[ReplaceableEntity]:
+    """Every function, trigger and policy the package declares, functions first."""
+    return [declared.entity for declared in load_declared_entities()]

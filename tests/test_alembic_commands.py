@@ -15,7 +15,11 @@ from tests.postgres import REPO_ROOT, PostgresServer
 
 
 def alembic(*args: str, url: str | None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "SENSA_DB_SECRET_ID", "SENSA_DB_IAM_AUTH")
+    }
     if url is not None:
         env["DATABASE_URL"] = url
     return subprocess.run(
@@ -60,6 +64,7 @@ def test_without_a_url_env_py_says_so_in_one_line(empty_database: str) -> None:
     assert result.stderr.strip().splitlines()[-1] == (
         "alembic: no database URL: set DATABASE_URL "
         "(e.g. postgresql://user:password@localhost:5432/sensa) or pass -x url=..."
+        " (on AWS: SENSA_DB_SECRET_ID or SENSA_DB_IAM_AUTH=1)"
     )
 
 

@@ -7,7 +7,13 @@ from alembic_utils.pg_function import PGFunction
 from alembic_utils.pg_policy import PGPolicy
 from alembic_utils.pg_trigger import PGTrigger
 
-from sensa_db.sql_entities import SQLDeclarationError, load_entities, parse_entity, split_statements
+from sensa_db.sql_entities import (
+    SQLDeclarationError,
+    load_entities,
+    parse_entity,
+    split_documented_statements,
+    split_statements,
+)
 
 DOMAIN_FILE = """
 /**
@@ -38,6 +44,16 @@ def test_statements_split_only_on_top_level_semicolons() -> None:
     assert not any("/**" in s or "Fires answer()" in s for s in statements)
     assert "-- a comment; with a semicolon" in statements[0], "a function body keeps its comments"
     assert statements[3].endswith("$body$ SELECT 'a;b' $body$")
+
+
+def test_each_statement_keeps_only_its_own_documentation_block() -> None:
+    docs = [doc for _, doc in split_documented_statements(DOMAIN_FILE)]
+    assert docs == [
+        "Guards nothing; a function; its body has ; inside $$ and a 'quoted;' string.",
+        None,  # a plain /* */ comment is not documentation
+        None,
+        None,
+    ]
 
 
 def test_each_statement_becomes_its_entity() -> None:

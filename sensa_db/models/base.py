@@ -41,6 +41,15 @@ def stricter(reason: str) -> dict[str, Any]:
     return {STRICTER_INFO_KEY: reason}
 
 
+DEPARTURE_INFO_KEY = "departs_from_design"
+
+
+def departs_from_design(reason: str) -> dict[str, Any]:
+    """Table ``info`` for a deliberate change of the design's shape (columns added, a
+    constraint dropped); the conformance test lists the changes, docs/SCHEMA.md the reason."""
+    return {DEPARTURE_INFO_KEY: reason}
+
+
 SERVES_INFO_KEY = "serves"
 
 

@@ -1,0 +1,233 @@
+"""``sensa-db``: the database chores that are not Alembic's.
+
+Alembic keeps its own commands (``alembic upgrade head``, ``alembic check``,
+``alembic history``); this tool adds the rest, each with ``--help``. A new
+chore is a function ``add_<name>(subparsers)`` registering its parser with a
+``handler``, listed in ``SUBCOMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeAlias
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import pool
+
+from sensa_db.database import DatabaseURLError, make_engine
+from sensa_db.migration_history import verify
+from sensa_db.migration_lint import LintSetupError, lint
+from sensa_db.schema_docs import render_schema_docs
+
+Handler = Callable[[argparse.Namespace], int]
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+# Where the package sits in a checkout of the repository (an editable
+# install); an installed wheel has no scripts/ or alembic/ beside it.
+CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class UsageError(RuntimeError):
+    """The command cannot run as asked; the message says what to do instead."""
+
+
+def alembic_config_path(path: str | None) -> Path:
+    """``path``, else ``$ALEMBIC_CONFIG``, else ./alembic.ini: the way alembic itself chooses."""
+    chosen = Path(path or os.environ.get("ALEMBIC_CONFIG") or "alembic.ini")
+    if not chosen.is_file():
+        raise UsageError(
+            f"no Alembic configuration at {chosen}: run from the repository's root or pass -c PATH"
+        )
+    return chosen
+
+
+def alembic_config(path: str | None) -> Config:
+    config = Config(str(alembic_config_path(path)))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        metavar="PATH",
+        help="alembic.ini to use (default: $ALEMBIC_CONFIG, else ./alembic.ini)",
+    )
+
+
+def _add_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url",
+        help="database URL (default: $DATABASE_URL, a Secrets Manager secret or an RDS IAM"
+        " token, as sensa_db.database resolves them)",
+    )
+
+
+def _verify(args: argparse.Namespace) -> int:
+    config = alembic_config(args.config)
+    script = ScriptDirectory.from_config(config)
+    engine = make_engine(args.url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            report = verify(script, connection)
+    finally:
+        engine.dispose()
+    for problem in report.problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    if not report.ok:
+        print(
+            f"sensa-db verify: {len(report.problems)} problem(s); see"
+            " docs/MIGRATION_GUIDELINES.md ('Never edit an applied revision')",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"ok: {len(report.checked)} applied revision(s) match their files and migrations_log")
+    return 0
+
+
+def add_verify(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="check the database's migration history against the revision files",
+        description=(
+            "Flyway's validate for Alembic: fails, naming the revision, when an applied"
+            " revision's file was edited, renamed or is missing, when the database is at a"
+            " revision this code does not have, or when migrations_log and alembic_version"
+            " disagree. Run it before `alembic upgrade head` in a deploy."
+        ),
+    )
+    _add_config_option(parser)
+    _add_url_option(parser)
+    parser.set_defaults(handler=_verify)
+
+
+def _lint_migrations(args: argparse.Namespace) -> int:
+    try:
+        return lint(
+            alembic_config_path(args.config),
+            squawk_config=Path(args.squawk_config) if args.squawk_config else None,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    except LintSetupError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def add_lint_migrations(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "lint-migrations",
+        help="run squawk over the SQL of every revision",
+        description=(
+            "Renders each revision on its own (alembic upgrade <previous>:<revision> --sql)"
+            " and lints it with squawk under .squawk.toml, whose every excluded rule says why."
+            " Fails on, among others, a NOT NULL column added without a default and an index"
+            " built without CONCURRENTLY on an existing table. Needs no database."
+        ),
+    )
+    _add_config_option(parser)
+    parser.add_argument(
+        "--squawk-config",
+        metavar="PATH",
+        help="squawk configuration (default: .squawk.toml beside alembic.ini)",
+    )
+    parser.set_defaults(handler=_lint_migrations)
+
+
+def _docs(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    rendered = render_schema_docs()
+    if args.check:
+        if not output.is_file() or output.read_text() != rendered:
+            print(
+                f"sensa-db docs: {output} is out of date: run `sensa-db docs` and commit it",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"ok: {output} is up to date")
+        return 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(rendered)
+    print(f"wrote {output}")
+    return 0
+
+
+def add_docs(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "docs",
+        help="generate the schema reference (docs/SCHEMA.md)",
+        description=(
+            "Writes the reference of every table, column, constraint, index, enum, function,"
+            " trigger and policy, from the models and the package's SQL. Needs no database."
+        ),
+    )
+    parser.add_argument(
+        "--output", default="docs/SCHEMA.md", metavar="PATH", help="default: docs/SCHEMA.md"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; fail when the file is out of date"
+    )
+    parser.set_defaults(handler=_docs)
+
+
+def _up(args: argparse.Namespace) -> int:
+    up_script = CHECKOUT_ROOT / "scripts" / "up.sh"
+    if not up_script.is_file():
+        raise UsageError(
+            "`sensa-db up` prepares a local PostgreSQL from a checkout of the repository"
+            " (scripts/up.sh), and this installation has none: clone the repository and run"
+            " it there, or point DATABASE_URL at a database and run `alembic upgrade head`"
+        )
+    return subprocess.run([str(up_script)], cwd=CHECKOUT_ROOT, check=False).returncode  # noqa: S603
+
+
+def add_up(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "up",
+        help="local PostgreSQL 15 with the extensions, migrated to head",
+        description=(
+            "Runs the checkout's scripts/up.sh: installs and starts PostgreSQL 15 with"
+            " pgvector, PostGIS and pg_trgm if needed, creates the owner role and databases,"
+            " then `alembic upgrade head`. Idempotent. Settings: SENSA_PGPORT, SENSA_PGUSER,"
+            " SENSA_PGPASSWORD, SENSA_PGDATABASE (see scripts/setup.sh)."
+        ),
+    )
+    parser.set_defaults(handler=_up)
+
+
+SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
+    add_up,
+    add_verify,
+    add_lint_migrations,
+    add_docs,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sensa-db",
+        description="Sensa Learn database chores that are not Alembic's own commands.",
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except (UsageError, DatabaseURLError) as exc:
+        print(f"sensa-db: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
