@@ -15,9 +15,11 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from sensa_db.migration_safety import APPLICATION_NAME, MIGRATION_LOCK_KEY
+from sensa_db.security import ADMIN_ROLE
 from tests.alembic_sandbox import AlembicSandbox, repository_head, run_alembic
 from tests.catalog import snapshot
 from tests.postgres import REPO_ROOT
+from tests.rls import as_login
 
 
 @contextmanager
@@ -213,7 +215,7 @@ def index_validity(connection: Connection) -> bool | None:
 
 
 def test_a_concurrent_index_revision_reruns_after_a_failed_build(
-    tmp_path: Path, migrated_database: str
+    tmp_path: Path, migrated_database: str, test_logins: None
 ) -> None:
     sandbox = AlembicSandbox(tmp_path)
     sandbox.add_revision(
@@ -224,7 +226,8 @@ def test_a_concurrent_index_revision_reruns_after_a_failed_build(
                 op.execute("DROP INDEX CONCURRENTLY IF EXISTS public.idx_users_email_lower")
         """,
     )
-    with connected(migrated_database) as connection:
+    # Rows are written as staff: row-level security hides the tables from their owner.
+    with connected(as_login(migrated_database, ADMIN_ROLE)) as connection:
         connection.execute(
             text(
                 "INSERT INTO users (cognito_sub, email)"
@@ -240,6 +243,7 @@ def test_a_concurrent_index_revision_reruns_after_a_failed_build(
         assert connection.scalar(text("SELECT version_num FROM alembic_version")) == (
             repository_head()
         )
+    with connected(as_login(migrated_database, ADMIN_ROLE)) as connection:
         connection.execute(text("DELETE FROM users WHERE cognito_sub = 'sub-2'"))
         connection.commit()
 

@@ -7,7 +7,7 @@ output "rds_endpoint" {
 }
 
 output "rds_address" {
-  description = "Host name of the PostgreSQL primary (PGHOST for migrations)."
+  description = "Host name of the PostgreSQL primary (SENSA_DB_HOST for migrations)."
   value       = module.platform.db_address
 }
 

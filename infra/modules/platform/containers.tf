@@ -79,15 +79,15 @@ resource "aws_ecs_cluster" "main" {
 locals {
   # Connection settings every task gets. The RDS-managed secret holds only
   # the user name and password, so host, port and database travel as the
-  # libpq variables that psycopg reads.
+  # SENSA_DB_* variables sensa_db.database reads beside it.
   database_environment = {
     SENSA_DB_SECRET_ID = aws_db_instance.primary.master_user_secret[0].secret_arn
-    PGHOST             = aws_db_instance.primary.address
-    PGPORT             = tostring(aws_db_instance.primary.port)
-    PGDATABASE         = aws_db_instance.primary.db_name
+    SENSA_DB_HOST      = aws_db_instance.primary.address
+    SENSA_DB_PORT      = tostring(aws_db_instance.primary.port)
+    SENSA_DB_NAME      = aws_db_instance.primary.db_name
     # The images carry Amazon RDS's CA bundle at this path.
-    PGSSLMODE     = "verify-full"
-    PGSSLROOTCERT = "/etc/ssl/certs/rds-global-bundle.pem"
+    SENSA_DB_SSLMODE     = "verify-full"
+    SENSA_DB_SSLROOTCERT = "/etc/ssl/certs/rds-global-bundle.pem"
   }
 
   redis_environment = {
