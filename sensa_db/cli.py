@@ -24,6 +24,7 @@ from sensa_db.database import DatabaseURLError, make_engine
 from sensa_db.migration_history import verify
 from sensa_db.migration_lint import LintSetupError, lint
 from sensa_db.schema_docs import render_schema_docs
+from sensa_db.seeds import LIVE_USER_THRESHOLD, ProductionGuardError, seed
 
 Handler = Callable[[argparse.Namespace], int]
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -189,15 +190,51 @@ def _up(args: argparse.Namespace) -> int:
 def add_up(subparsers: SubParsers) -> None:
     parser = subparsers.add_parser(
         "up",
-        help="local PostgreSQL 15 with the extensions, migrated to head",
+        help="local PostgreSQL 15 with the extensions, migrated to head and seeded",
         description=(
             "Runs the checkout's scripts/up.sh: installs and starts PostgreSQL 15 with"
             " pgvector, PostGIS and pg_trgm if needed, creates the owner role and databases,"
-            " then `alembic upgrade head`. Idempotent. Settings: SENSA_PGPORT, SENSA_PGUSER,"
-            " SENSA_PGPASSWORD, SENSA_PGDATABASE (see scripts/setup.sh)."
+            " then `alembic upgrade head` and `sensa-db seed`. Idempotent. Settings:"
+            " SENSA_PGPORT, SENSA_PGUSER, SENSA_PGPASSWORD, SENSA_PGDATABASE (see"
+            " scripts/setup.sh)."
         ),
     )
     parser.set_defaults(handler=_up)
+
+
+def _seed(args: argparse.Namespace) -> int:
+    engine = make_engine(args.url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            report = seed(connection, progress=lambda step: print(f"seeding {step}", flush=True))
+    except ProductionGuardError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        engine.dispose()
+    if report.total == 0:
+        print("ok: the development data was already there; nothing added")
+    else:
+        added = ", ".join(f"{table} {count}" for table, count in report.inserted.items() if count)
+        print(f"ok: added {report.total} rows ({added})")
+    return 0
+
+
+def add_seed(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "seed",
+        help="load the development data (idempotent; refuses production)",
+        description=(
+            "Loads a small world that exercises the whole schema: learners of every learning"
+            " style and role, courses (one empty, one archived), documents in every processing"
+            " status, concept maps with embeddings, feedback that reaches consensus, progress"
+            " with a streak and badges. A second run adds nothing. Refuses when SENSA_ENV,"
+            " ENVIRONMENT or APP_ENV says production, when the host is an RDS endpoint, when"
+            " the database is named like production, or when it holds more than"
+            f" {LIVE_USER_THRESHOLD} users of its own."
+        ),
+    )
+    _add_url_option(parser)
+    parser.set_defaults(handler=_seed)
 
 
 SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
@@ -205,6 +242,7 @@ SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_verify,
     add_lint_migrations,
     add_docs,
+    add_seed,
 )
 
 
