@@ -326,6 +326,7 @@ def run(options: Options) -> dict[str, Any]:
         "machine": facts,
         "scale": scale.as_dict(),
         "seed": options.seed,
+        "database": {"name": dbname, "kept": options.keep},
         "baseline": (
             "the same SQL as a login in admin_role, whose policies are USING (true):"
             " row-level security not applied; alternating with the app on one database"
