@@ -18,9 +18,9 @@ from typing import TypeAlias
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import pool
+from sqlalchemy import URL, make_url, pool
 
-from sensa_db.database import DatabaseURLError, make_engine
+from sensa_db.database import DatabaseURLError, make_engine, resolve_database_url
 from sensa_db.migration_history import verify
 from sensa_db.migration_lint import LintSetupError, lint
 from sensa_db.schema_docs import render_schema_docs
@@ -237,12 +237,124 @@ def add_seed(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=_seed)
 
 
+# The cluster scripts/setup.sh prepares, for `sensa-db benchmark` on a fresh
+# clone when no database is configured (its password is for local use only).
+LOCAL_SERVER = "postgresql://{user}:{password}@localhost:{port}/postgres"
+
+
+def _benchmark_server(explicit: str | None) -> URL:
+    try:
+        return resolve_database_url(explicit)
+    except DatabaseURLError:
+        if explicit is not None:
+            raise
+    return make_url(
+        LOCAL_SERVER.format(
+            user=os.environ.get("SENSA_PGUSER", "sensa_owner"),
+            password=os.environ.get("SENSA_PGPASSWORD", "sensa_local_only"),
+            port=os.environ.get("SENSA_PGPORT", "5432"),
+        )
+    )
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    try:
+        from sensa_db.benchmark import report
+        from sensa_db.benchmark.runner import Options, run
+        from sensa_db.benchmark.scale import Scale
+        from sensa_db.benchmark.workloads import WrongAnswerError
+    except ImportError as exc:
+        raise UsageError(
+            f"the benchmark needs the bench extra ({exc.name} is missing):"
+            " pip install -e '.[bench]'"
+        ) from None
+    try:
+        scale = Scale.quick() if args.quick else Scale.default(args.scale)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    options = Options(
+        scale=scale,
+        server=_benchmark_server(args.database_url),
+        alembic_ini=alembic_config_path(args.config),
+        output=Path(args.output),
+        template=args.template,
+        keep=args.keep,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+    try:
+        results = run(options)
+    except WrongAnswerError as exc:
+        print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
+        return 1
+    print(report.render_markdown(results))
+    for kind, path in results["files"].items():
+        print(f"wrote {kind}: {path}", file=sys.stderr)
+    return 0
+
+
+def add_benchmark(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "benchmark",
+        help="load a realistic data set into a throwaway database and measure the schema",
+        description=(
+            "Creates its own database from the extensions template, runs `alembic upgrade"
+            " head` there (timed, beside its offline SQL applied with psql), loads 1,000"
+            " learners, 5,000 courses, 100,000 processed documents and 300,000 keywords with"
+            " clustered 768-dimension embeddings, builds the HNSW indexes, then measures"
+            " query latency (p50/p95/p99) as the application and without row-level"
+            " security, recall@10 of the vector searches over hnsw.ef_search, and inserts."
+            " Writes benchmark.json, benchmark.md and recall_vs_latency.png and prints the"
+            " table. Exits 1 if a query returns a wrong answer. Needs the bench extra"
+            " (numpy, matplotlib) and psql."
+        ),
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke-test size (seconds): every step, checked, with few repetitions",
+    )
+    size.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="multiply every row count of the default data set (default: 1)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="the server to create the benchmark's database on, as its owner (default:"
+        " $DATABASE_URL, else the local cluster of scripts/setup.sh); its own database is"
+        " never written to",
+    )
+    parser.add_argument(
+        "--template",
+        default="sensa_template",
+        help="the database to clone, holding the extensions (default: sensa_template)",
+    )
+    parser.add_argument(
+        "--output",
+        default="benchmarks/results",
+        metavar="DIR",
+        help="where to write the results (default: benchmarks/results)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the benchmark's database instead of dropping it"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="the data set's random seed")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_config_option(parser)
+    parser.set_defaults(handler=_benchmark)
+
+
 SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_up,
     add_verify,
     add_lint_migrations,
     add_docs,
     add_seed,
+    add_benchmark,
 )
 
 

@@ -1,0 +1,413 @@
+"""The benchmark from start to end, in a database of its own.
+
+The database is created from the extensions template on the server the URL
+names, migrated with ``alembic upgrade head`` (timed), loaded, measured and
+dropped (unless kept). Its HNSW indexes are dropped before the load and rebuilt
+after it: acceptable only because the database is the benchmark's own; no
+database the benchmark did not create is ever written to.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg import sql
+from sqlalchemy.engine import URL
+
+from sensa_db.benchmark import report
+from sensa_db.benchmark.dataset import generate
+from sensa_db.benchmark.loading import (
+    BENCH_LOGINS,
+    build_hnsw_indexes,
+    drop_hnsw_indexes,
+    ensure_logins,
+    load,
+    vacuum_analyze,
+)
+from sensa_db.benchmark.scale import Scale
+from sensa_db.benchmark.timing import Samples
+from sensa_db.benchmark.workloads import (
+    Measured,
+    VectorQuality,
+    measure_insert,
+    measure_learner_workloads,
+    measure_vector_quality,
+)
+from sensa_db.security import ADMIN_ROLE, APP_ROLE
+
+EXTENSIONS_TEMPLATE = "sensa_template"
+RLS_OVERHEAD_TARGET = 0.05
+
+
+@dataclass(frozen=True)
+class Options:
+    scale: Scale
+    server: URL
+    alembic_ini: Path
+    output: Path
+    template: str = EXTENSIONS_TEMPLATE
+    keep: bool = False
+    seed: int = 7
+    progress: bool = True
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def conninfo(server: URL, dbname: str, user: str | None = None) -> str:
+    """A libpq URL for ``dbname`` on ``server``, as its owner or as ``user``."""
+    url = server.set(drivername="postgresql", database=dbname)
+    if user is not None:
+        url = url.set(username=user)
+    return url.render_as_string(hide_password=False)
+
+
+def _maintenance_database(server: URL) -> str:
+    return server.database or "postgres"
+
+
+def create_database(server: URL, template: str) -> str:
+    dbname = f"sensa_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(conninfo(server, _maintenance_database(server)), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(dbname), sql.Identifier(template)
+            )
+        )
+    return dbname
+
+
+def drop_database(server: URL, dbname: str) -> None:
+    """Drop a database this run created, ending its own leftover sessions first."""
+    with psycopg.connect(conninfo(server, _maintenance_database(server)), autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            (dbname,),
+        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
+
+
+@contextmanager
+def own_database(server: URL, template: str, *, keep: bool) -> Iterator[str]:
+    dbname = create_database(server, template)
+    try:
+        yield dbname
+    finally:
+        if keep:
+            _say(f"kept database {dbname}")
+        else:
+            drop_database(server, dbname)
+
+
+def _alembic(alembic_ini: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603  # our own interpreter and arguments
+        [sys.executable, "-m", "alembic", "-c", str(alembic_ini), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def measure_migrations(options: Options, dbname: str) -> dict[str, Any]:
+    """``alembic upgrade head`` on ``dbname`` (empty), and its offline SQL applied with psql
+    on a second empty database; both as a user runs them, process start-up included."""
+    url = conninfo(options.server, dbname)
+    started = time.perf_counter()
+    _alembic(options.alembic_ini, "-x", f"url={url}", "upgrade", "head")
+    alembic_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    offline = _alembic(options.alembic_ini, "upgrade", "head", "--sql").stdout
+    render_seconds = time.perf_counter() - started
+    psql = shutil.which("psql")
+    if psql is None:
+        raise RuntimeError("psql is not on PATH: install postgresql-client")
+    with own_database(options.server, options.template, keep=False) as offline_db:
+        with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+            script.write(offline)
+            script.flush()
+            environment = {**os.environ, "PGPASSWORD": options.server.password or ""}
+            command = [
+                psql, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                "-h", options.server.host or "localhost",
+                "-p", str(options.server.port or 5432),
+                "-U", options.server.username or "",
+                "-d", offline_db, "-f", script.name,
+            ]  # fmt: skip
+            started = time.perf_counter()
+            subprocess.run(  # noqa: S603
+                command, env=environment, check=True, capture_output=True, text=True
+            )
+            psql_seconds = time.perf_counter() - started
+        versions = []
+        for name in (dbname, offline_db):
+            with psycopg.connect(conninfo(options.server, name)) as conn:
+                versions.append(conn.execute("SELECT version_num FROM alembic_version").fetchall())
+    if versions[0] != versions[1]:
+        raise RuntimeError(f"online and offline migrations disagree: {versions}")
+    return {
+        "alembic_upgrade_s": alembic_seconds,
+        "offline_render_s": render_seconds,
+        "psql_apply_s": psql_seconds,
+        "ratio": alembic_seconds / psql_seconds,
+    }
+
+
+def _memory_gib() -> float | None:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kib = int(meminfo.readline().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(kib / 1024 / 1024, 1)
+
+
+def machine(owner: psycopg.Connection[Any]) -> dict[str, Any]:
+    def value(query: str) -> Any:
+        row = owner.execute(query).fetchone()
+        return row[0] if row else None
+
+    facts = {
+        "cpu_count": os.cpu_count(),
+        "memory_gib": _memory_gib(),
+        "platform": platform.platform(terse=True),
+        "postgresql": value("SHOW server_version"),
+        "pgvector": value("SELECT extversion FROM pg_extension WHERE extname = 'vector'"),
+        "shared_buffers": value("SHOW shared_buffers"),
+        "work_mem": value("SHOW work_mem"),
+    }
+    owner.commit()
+    return facts
+
+
+def _targets(
+    latency: list[Measured], vector: VectorQuality, insert: Samples
+) -> list[dict[str, Any]]:
+    by_name = {measured.workload.name: measured for measured in latency}
+
+    def p95(name: str, limit: float) -> dict[str, Any]:
+        value = by_name[name].app.p95
+        return {
+            "what": f"{name} p95 (as the app)",
+            "target": f"<= {limit:g} ms",
+            "measured": f"{value:.2f} ms",
+            "met": value <= limit,
+        }
+
+    def overhead(name: str) -> dict[str, Any]:
+        value = by_name[name].rls_ratio - 1
+        return {
+            "what": f"RLS overhead at p50, {name}",
+            "target": f"<= {RLS_OVERHEAD_TARGET:.0%}",
+            "measured": f"{value:+.1%}",
+            "met": value <= RLS_OVERHEAD_TARGET,
+        }
+
+    function_p95 = vector.function_latency.p95
+    return [
+        {
+            "what": "find_similar_documents recall@10 over all documents",
+            "target": ">= 0.95",
+            "measured": f"{vector.function_recall:.4f}",
+            "met": vector.function_recall >= 0.95,
+        },
+        {
+            "what": "find_similar_documents p95 over all documents",
+            "target": "<= 15 ms",
+            "measured": f"{function_p95:.2f} ms",
+            "met": function_p95 <= 15,
+        },
+        {
+            "what": "find_similar_keywords in one course: queries with 10 rows",
+            "target": "100%",
+            "measured": f"{vector.course_keyword_full_share:.1%}",
+            "met": vector.course_keyword_full_share == 1,
+        },
+        {
+            "what": "find_similar_keywords in one course: recall@10",
+            "target": ">= 0.9",
+            "measured": f"{vector.course_keyword_recall:.4f}",
+            "met": vector.course_keyword_recall >= 0.9,
+        },
+        p95("course_lookup", 1),
+        p95("search_keywords_typo", 5),
+        p95("course_stats", 10),
+        p95("progress_summary", 5),
+        overhead("course_lookup"),
+        overhead("find_similar_keywords_in_course"),
+        overhead("find_similar_documents"),
+    ]
+
+
+def run(options: Options) -> dict[str, Any]:
+    """Run the whole benchmark; the results (also written under ``options.output``)."""
+    scale = options.scale
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    password = options.server.password or ""
+    with own_database(options.server, options.template, keep=options.keep) as dbname:
+        _say(f"database {dbname}: alembic upgrade head, and its offline SQL with psql")
+        migrations = measure_migrations(options, dbname)
+        with psycopg.connect(conninfo(options.server, dbname)) as owner:
+            facts = machine(owner)
+            ensure_logins(owner, password)
+            drop_hnsw_indexes(owner)
+
+            _say(f"generating the {scale.name} data set")
+            generating = time.perf_counter()
+            data = generate(scale, seed=options.seed)
+            generate_seconds = time.perf_counter() - generating
+
+            _say("loading (staging COPY, then INSERT ... SELECT as admin_role)")
+            with psycopg.connect(
+                conninfo(options.server, dbname, BENCH_LOGINS[ADMIN_ROLE])
+            ) as admin:
+                register_vector(admin)
+                loading = time.perf_counter()
+                loads = load(admin, data, progress=options.progress)
+                load_seconds = time.perf_counter() - loading
+            _say("building the HNSW indexes (serial, maintenance_work_mem 2GB)")
+            index_seconds = build_hnsw_indexes(owner)
+            vacuum_analyze(owner)
+
+        with (
+            psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[APP_ROLE])) as app,
+            psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[ADMIN_ROLE])) as admin,
+        ):
+            register_vector(app)
+            register_vector(admin)
+            _say("measuring the queries as the app and as the baseline, side by side")
+            latency = measure_learner_workloads(
+                app,
+                admin,
+                data,
+                warmup=scale.warmup,
+                repetitions=scale.repetitions,
+                seed=options.seed,
+            )
+            _say("measuring recall@10 against exact scans")
+            vector = measure_vector_quality(
+                admin,
+                data,
+                queries=scale.recall_queries,
+                ef_search_values=scale.ef_search_values,
+                seed=options.seed,
+            )
+            _say("measuring inserts of a document with its chapters and keywords")
+            insert = measure_insert(
+                admin,
+                data,
+                warmup=min(scale.warmup, 10),
+                repetitions=min(scale.repetitions, 200),
+                seed=options.seed,
+            )
+
+    total_rows = sum(entry.rows for entry in loads if entry.table in _TABLES)
+    results: dict[str, Any] = {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "duration_s": time.perf_counter() - started,
+        "machine": facts,
+        "scale": scale.as_dict(),
+        "seed": options.seed,
+        "database": {"name": dbname, "kept": options.keep},
+        "baseline": (
+            "the same SQL as a login in admin_role, whose policies are USING (true):"
+            " row-level security not applied; alternating with the app on one database"
+        ),
+        "load": {
+            "generate_seconds": generate_seconds,
+            "seconds": load_seconds,
+            "total_rows": total_rows,
+            "rows_per_second": total_rows / load_seconds,
+            "tables": [
+                {
+                    "table": entry.table,
+                    "rows": entry.rows,
+                    "seconds": entry.seconds,
+                    "rows_per_second": entry.rows_per_second,
+                }
+                for entry in loads
+            ],
+        },
+        "indexes": index_seconds,
+        "migrations": migrations,
+        "latency": [
+            {
+                "name": measured.workload.name,
+                "description": measured.workload.description,
+                "design_ms": measured.workload.target.design_ms,
+                "target_ms": measured.workload.target.target_ms,
+                "same_rows": measured.workload.same_rows,
+                "rows_mean": sum(measured.rows_returned) / max(len(measured.rows_returned), 1),
+                "app": measured.app.summary(),
+                "baseline": measured.admin.summary(),
+                "rls_ratio_p50": measured.rls_ratio,
+            }
+            for measured in latency
+        ],
+        "other_latency": [
+            {
+                "name": "find_similar_documents over all documents (baseline)",
+                "design_ms": 50,
+                "target_ms": 15,
+                "samples": vector.function_latency.summary(),
+            },
+            {
+                "name": "insert a document, 2 chapters, 3 keywords (one transaction)",
+                "design_ms": None,
+                "target_ms": None,
+                "samples": insert.summary(),
+            },
+        ],
+        "vector": {
+            "sweep": [
+                {
+                    "ef_search": point.ef_search,
+                    "recall": point.recall,
+                    "latency": point.latency.summary(),
+                }
+                for point in vector.sweep
+            ],
+            "function_recall": vector.function_recall,
+            "function_latency": vector.function_latency.summary(),
+            "course_keyword_recall": vector.course_keyword_recall,
+            "course_keyword_full_share": vector.course_keyword_full_share,
+            "course_keyword_latency": vector.course_keyword_latency.summary(),
+        },
+        "targets": _targets(latency, vector, insert),
+    }
+    results["files"] = {k: str(v) for k, v in report.write(results, options.output).items()}
+    return results
+
+
+_TABLES = {
+    "users",
+    "user_profiles",
+    "courses",
+    "course_documents",
+    "processed_documents",
+    "chapters",
+    "keywords",
+    "relationships",
+    "chapter_complexity",
+    "user_progress",
+    "user_annotations",
+    "analogy_feedback",
+}
