@@ -10,10 +10,7 @@ query that touches these tables. Each of them now carries its owner:
 - inherit_concept_map_owner(), a BEFORE INSERT/UPDATE trigger on each table
   that copies user_id from the row's parent whatever the writer sent, and
   propagate_concept_map_owner(), an AFTER UPDATE trigger on each parent that
-  rewrites the children when an owner (or a document's course) changes;
-- <table>_user_id_not_null, CHECK (user_id IS NOT NULL) NOT VALID: from this
-  revision on, no new row may lack its owner; existing rows are checked when
-  the contract revision validates it.
+  rewrites the children when an owner (or a document's course) changes.
 
 Expand/contract (docs/MIGRATION_GUIDELINES.md): the backfill, the validation
 and SET NOT NULL, the indexes and the policies that use the column follow in
@@ -60,10 +57,6 @@ def upgrade() -> None:
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
     for table in CONCEPT_MAP_TABLES:
         op.add_column(table, sa.Column("user_id", sa.UUID(), nullable=True, comment=OWNER_COMMENT))
-        op.execute(
-            f"ALTER TABLE {table} ADD CONSTRAINT {table}_user_id_not_null"
-            " CHECK (user_id IS NOT NULL) NOT VALID"
-        )
 
     public_inherit_concept_map_owner = PGFunction(
         schema="public",
