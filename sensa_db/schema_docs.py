@@ -81,6 +81,8 @@ def _columns(table: Table) -> Iterable[str]:
             notes.append(f"→ {foreign_key.target_fullname}{ondelete}")
         if STRICTER_INFO_KEY in column.info:
             notes.append(f"departs from the design: {column.info[STRICTER_INFO_KEY]}")
+        if column.comment:
+            notes.append(column.comment)
         nullable = "yes" if column.nullable else "NOT NULL"
         yield (
             f"| `{column.name}` | {_cell(_type(column))} | {nullable} |"

@@ -30,21 +30,24 @@ CONTEXT_SETTING = "app.current_user_id"
 
 # Every table holding a learner's data, with the columns its learner policies
 # filter on (each leads an index, so a policy never forces a sequential scan).
-# Tables below users own rows directly by user_id; the concept-map tables own
-# them through their course, one parent at a time.
+# Every table below users carries its owner's user_id: the concept-map tables
+# have it stamped from their parent by a trigger (sensa_db/triggers/ownership.sql).
 RLS_TABLES: Mapping[str, tuple[str, ...]] = {
-    "users": ("user_id",),
-    "user_profiles": ("user_id",),
-    "courses": ("user_id",),
-    "user_annotations": ("user_id",),
-    "user_progress": ("user_id",),
-    "analogy_feedback": ("user_id",),
-    "course_documents": ("course_id",),
-    "processed_documents": ("document_id", "course_id"),
-    "chapters": ("processed_id",),
-    "keywords": ("chapter_id",),
-    "relationships": ("chapter_id",),
-    "chapter_complexity": ("chapter_id",),
+    table: ("user_id",)
+    for table in (
+        "users",
+        "user_profiles",
+        "courses",
+        "user_annotations",
+        "user_progress",
+        "analogy_feedback",
+        "course_documents",
+        "processed_documents",
+        "chapters",
+        "keywords",
+        "relationships",
+        "chapter_complexity",
+    )
 }
 
 # Tables deliberately left without row-level security, and why.

@@ -2,7 +2,8 @@
 
 EXPLAIN of a function call shows only "Function Scan". This reads the
 function's installed body from pg_catalog, takes the query it runs (a SQL
-function's body, or a PL/pgSQL function's RETURN QUERY), prepares it with the
+function's body, or one of a PL/pgSQL function's RETURN QUERY statements, by
+position), prepares it with the
 function's parameters as $1..$n and explains its execution: the plan of the
 very text the database runs.
 """
@@ -17,7 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 
-def prepare_function_query(connection: Connection, function: str, statement: str) -> None:
+def prepare_function_query(
+    connection: Connection, function: str, statement: str, branch: int = 0
+) -> None:
     source, names, types = connection.execute(
         text(
             """
@@ -31,8 +34,8 @@ def prepare_function_query(connection: Connection, function: str, statement: str
         ),
         {"name": function},
     ).one()
-    returned = re.search(r"RETURN QUERY\s+(.*?);", source, re.DOTALL)
-    query = returned.group(1) if returned else source
+    returned = re.findall(r"RETURN QUERY\s+(.*?);", source, re.DOTALL)
+    query = returned[branch] if returned else source
     for position, name in enumerate(names, start=1):
         query = re.sub(rf"\b{name}\b", f"${position}", query)
     # Through the driver without parameters, so that pg_trgm's % operators are not

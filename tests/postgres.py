@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from psycopg import sql
 from pytest_postgresql.janitor import DatabaseJanitor
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -115,8 +115,14 @@ class PostgresServer:
             admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(dbname)))
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """The project's Alembic configuration; with ``connection``, env.py migrates through it."""
+def alembic_config(connection: Connection | Engine | None = None) -> Config:
+    """The project's Alembic configuration; with ``connection``, env.py migrates through it.
+
+    Given an Engine, env.py runs as a deploy does: under the migration lock, on
+    a connection of its own, one transaction per revision (revisions with an
+    autocommit_block need that). Given a Connection, it runs inside the
+    caller's transaction.
+    """
     config = Config(str(REPO_ROOT / "alembic.ini"))
     config.attributes["configure_logger"] = False
     if connection is not None:
@@ -127,7 +133,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.begin() as connection:
-            command.upgrade(alembic_config(connection), revision)
+        command.upgrade(alembic_config(engine), revision)
     finally:
         engine.dispose()

@@ -37,6 +37,8 @@ TRIGGER_FUNCTIONS = {
     "validate_user_interests",
     "record_audit",
     "reject_audit_log_change",
+    "inherit_concept_map_owner",
+    "propagate_concept_map_owner",
 }
 # Volatile for what they do, not for being triggers: they change the session.
 SESSION_SETTERS = {"set_current_user_id"}

@@ -84,9 +84,10 @@ def test_feedback_summary_of_a_course(
     annotate(connection, learners[3], course_id, 1, "processing")
     annotate(connection, learners[3], course_id, None, "general")
     graph = make_learner_graph(session)  # another course, with one helpful analogy
+    # Its document moves into the course; the processed document follows it.
     connection.execute(
-        text("UPDATE processed_documents SET course_id = :c WHERE processed_id = :p"),
-        {"c": course_id, "p": graph.processed.processed_id},
+        text("UPDATE course_documents SET course_id = :c WHERE document_id = :d"),
+        {"c": course_id, "d": graph.document.document_id},
     )
     for learner, helpful in zip(learners[:2], [False, True], strict=True):
         connection.execute(

@@ -220,20 +220,42 @@ def course_of_keywords(connection: Connection, keyword_ids: list[uuid.UUID]) -> 
     )
 
 
-def test_a_course_filter_still_returns_match_count_keywords(
+def exact_nearest_in_course(
+    connection: Connection, query: str, course: uuid.UUID, count: int
+) -> list[uuid.UUID]:
+    # "+ 0" orders by a value the HNSW index cannot produce: an exact sort.
+    return list(
+        connection.scalars(
+            text(
+                "SELECT k.keyword_id FROM keywords k JOIN chapters c USING (chapter_id)"
+                " JOIN processed_documents pd USING (processed_id) WHERE pd.course_id = :c"
+                " ORDER BY (k.embedding <=> CAST(:q AS vector)) + 0, k.keyword_id LIMIT :n"
+            ),
+            {"q": query, "c": course, "n": count},
+        )
+    )
+
+
+def test_a_course_filter_returns_the_courses_exact_nearest_keywords(
     index_preferred: Connection, corpus: Corpus
 ) -> None:
-    """The course's keywords all lie beyond the first hnsw.ef_search candidates."""
-    prepare_function_query(index_preferred, "find_similar_keywords", "similar_keywords_probe")
-    index_preferred.execute(text("SET LOCAL hnsw.iterative_scan = off"))
-    index_preferred.execute(text("SET LOCAL hnsw.ef_search = 100"))
-    without_iterative_scan = index_preferred.exec_driver_sql(
-        f"EXECUTE similar_keywords_probe('{corpus.query}', 10, -1.0, '{corpus.target_course}')"
-    ).all()
-    assert len(without_iterative_scan) < 10, "the corpus must defeat a plain HNSW scan"
+    """The course's keywords all lie beyond the nearest 100 keywords overall, where
+    an HNSW scan filtered to the course (ef_search 100) would look for them."""
+    among_nearest_hundred = index_preferred.scalar(
+        text(
+            "SELECT count(*) FROM (SELECT k.chapter_id FROM keywords k"
+            " ORDER BY k.embedding <=> CAST(:q AS vector) LIMIT 100) AS nearest"
+            " JOIN chapters c USING (chapter_id) JOIN processed_documents pd USING (processed_id)"
+            " WHERE pd.course_id = :c"
+        ),
+        {"q": corpus.query, "c": corpus.target_course},
+    )
+    assert among_nearest_hundred < 10, "the corpus must defeat a plain HNSW scan"
 
     found = similar_keywords(index_preferred, corpus.query, 10, corpus.target_course)
-    assert len(found) == 10
+    assert [k for k, _ in found] == exact_nearest_in_course(
+        index_preferred, corpus.query, corpus.target_course, 10
+    )
     assert course_of_keywords(index_preferred, [k for k, _ in found]) == {corpus.target_course}
     similarities = [s for _, s in found]
     assert similarities == sorted(similarities, reverse=True)
@@ -251,23 +273,37 @@ def test_without_a_course_the_nearest_keywords_anywhere(
     assert min(s for _, s in found) > 0.99
 
 
-@pytest.mark.parametrize("course_filter", [True, False])
 @pytest.mark.parametrize("plan_mode", ["force_custom_plan", "force_generic_plan"])
-def test_similar_keywords_are_answered_by_the_hnsw_index(
-    index_preferred: Connection, corpus: Corpus, course_filter: bool, plan_mode: str
+def test_similar_keywords_anywhere_are_answered_by_the_hnsw_index(
+    index_preferred: Connection, corpus: Corpus, plan_mode: str
 ) -> None:
     index_preferred.execute(text(f"SET LOCAL plan_cache_mode = {plan_mode}"))
     prepare_function_query(index_preferred, "find_similar_keywords", "similar_keywords_plan")
-    course = f"'{corpus.target_course}'" if course_filter else "NULL"
-    nodes = explain(
-        index_preferred, "similar_keywords_plan", f"'{corpus.query}', 10, 0.7, {course}"
-    )
+    nodes = explain(index_preferred, "similar_keywords_plan", f"'{corpus.query}', 10, 0.7, NULL")
     assert "idx_keywords_embedding" in indexes_used(nodes)
+
+
+@pytest.mark.parametrize("plan_mode", ["force_custom_plan", "force_generic_plan"])
+def test_similar_keywords_in_a_course_are_an_exact_scan_of_its_keywords(
+    index_preferred: Connection, corpus: Corpus, plan_mode: str
+) -> None:
+    index_preferred.execute(text(f"SET LOCAL plan_cache_mode = {plan_mode}"))
+    prepare_function_query(
+        index_preferred, "find_similar_keywords", "similar_keywords_in_course_plan", branch=1
+    )
+    nodes = explain(
+        index_preferred,
+        "similar_keywords_in_course_plan",
+        f"'{corpus.query}', 10, 0.7, '{corpus.target_course}'",
+    )
+    used = indexes_used(nodes)
+    assert "idx_keywords_embedding" not in used
+    assert {"idx_processed_docs_course_id", "idx_keywords_chapter_id"} <= used
 
 
 def test_the_callers_hnsw_settings_are_restored(connection: Connection, corpus: Corpus) -> None:
     connection.execute(text("SET LOCAL hnsw.ef_search = 55"))
     connection.execute(text("SET LOCAL hnsw.iterative_scan = strict_order"))
-    similar_keywords(connection, corpus.query, 3, corpus.target_course)
+    similar_keywords(connection, corpus.query, 3, None)
     assert connection.scalar(text("SHOW hnsw.ef_search")) == "55"
     assert connection.scalar(text("SHOW hnsw.iterative_scan")) == "strict_order"

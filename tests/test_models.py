@@ -50,7 +50,7 @@ def test_enums_are_stored_as_their_values(session: Session, connection: Connecti
     stored = connection.execute(
         text(
             "SELECT role::text, processing_status::text FROM users JOIN courses USING (user_id) "
-            "JOIN course_documents USING (course_id) WHERE user_id = :id"
+            "JOIN course_documents USING (course_id) WHERE users.user_id = :id"
         ),
         {"id": graph.user.user_id},
     ).one()

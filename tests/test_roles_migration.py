@@ -48,7 +48,7 @@ def test_migrations_run_as_an_owner_without_superuser_or_bypassrls(empty_databas
                 )
             ).one()
             assert tuple(me) == (False, False, True)
-            command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(engine), "head")
     finally:
         engine.dispose()
     assert _scalar(empty_database, "SELECT count(*) FROM pg_policies") > 0  # type: ignore[operator]
@@ -57,8 +57,7 @@ def test_migrations_run_as_an_owner_without_superuser_or_bypassrls(empty_databas
 def _downgrade(url: str, revision: str) -> None:
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.begin() as connection:
-            command.downgrade(alembic_config(connection), revision)
+        command.downgrade(alembic_config(engine), revision)
     finally:
         engine.dispose()
 

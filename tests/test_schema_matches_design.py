@@ -28,6 +28,19 @@ COLUMNS_BEYOND_DESIGN = {
     # migrations_log is a log of events, not one row per file (its model says why).
     ("migrations_log", "revision"),
     ("migrations_log", "direction"),
+    # The owner stamped on every table below courses, for row-level security
+    # (sensa_db/triggers/ownership.sql says why).
+    *(
+        (table, "user_id")
+        for table in (
+            "course_documents",
+            "processed_documents",
+            "chapters",
+            "keywords",
+            "relationships",
+            "chapter_complexity",
+        )
+    ),
 }
 CONSTRAINTS_DROPPED_FROM_DESIGN = {("migrations_log", "migrations_log_filename_key")}
 # The design's security section asks for data changes to be logged; its 13 tables hold no log.

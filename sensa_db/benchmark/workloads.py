@@ -263,15 +263,13 @@ LEARNER_WORKLOADS: tuple[Workload, ...] = (
     ),
     Workload(
         "find_similar_keywords_in_course",
-        "find_similar_keywords(q, 10, -1, course): same scope on both sides, but the"
-        " planner answers the app exactly from its learner's few rows and the baseline"
-        " approximately with the HNSW index, so their rows may differ",
+        "find_similar_keywords(q, 10, -1, course): an exact scan of the course's"
+        " keywords, the same rows on both sides",
         "SELECT keyword_id, chapter_id, term, definition, similarity"
         " FROM public.find_similar_keywords(%s, 10, -1, %s)",
         Target(50, 15),
         _similar_keywords_case,
         _similar_keywords_check,
-        same_rows=False,
     ),
     Workload(
         "search_courses_typo",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy import DateTime, FetchedValue, MetaData, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -85,6 +85,31 @@ def bool_column(default: bool) -> Mapped[bool]:
         nullable=False,
         server_default=text("true" if default else "false"),
         info=stricter(NOT_NULL_DEFAULT),
+    )
+
+
+CONCEPT_MAP_OWNER_COMMENT = (
+    "the learner who owns the row, copied from its parent by the"
+    " inherit_concept_map_owner() trigger; row-level security filters on it"
+)
+
+
+def concept_map_owner_column() -> Mapped[uuid.UUID]:
+    """``user_id`` on the tables below courses: never written by the ORM.
+
+    The database stamps it from the row's parent on every insert and every
+    change of parent (sensa_db/triggers/ownership.sql), and the learner
+    policies compare it with the request context; ``FetchedValue`` tells the ORM
+    to read it back rather than send it. No foreign key to users: the value is
+    derived from a parent that already has one, and users' cascade reaches the
+    row through that parent.
+    """
+    return mapped_column(
+        UUID(as_uuid=True),
+        nullable=False,
+        server_default=FetchedValue(),
+        server_onupdate=FetchedValue(),
+        comment=CONCEPT_MAP_OWNER_COMMENT,
     )
 
 

@@ -7,7 +7,15 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import conv
 
-from sensa_db.models.base import NOT_NULL_OWNER, Base, CreatedAtMixin, stricter, uuid_primary_key
+from sensa_db.models.base import (
+    NOT_NULL_OWNER,
+    Base,
+    CreatedAtMixin,
+    concept_map_owner_column,
+    serves,
+    stricter,
+    uuid_primary_key,
+)
 from sensa_db.models.enums import ComplexityLevel, complexity_level_enum
 
 if TYPE_CHECKING:
@@ -25,6 +33,7 @@ class Chapter(CreatedAtMixin, Base):
     __tablename__ = "chapters"
 
     chapter_id: Mapped[uuid.UUID] = uuid_primary_key()
+    user_id: Mapped[uuid.UUID] = concept_map_owner_column()
     processed_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("processed_documents.processed_id", ondelete="CASCADE"),
         info=stricter(NOT_NULL_OWNER),
@@ -55,6 +64,11 @@ class Chapter(CreatedAtMixin, Base):
     )
 
     __table_args__ = (
+        Index(
+            "idx_chapters_user_id",
+            "user_id",
+            info=serves("row-level security: every learner policy is user_id = <request context>"),
+        ),
         UniqueConstraint("processed_id", "chapter_number", name=conv("unique_chapter_per_doc")),
         CheckConstraint("exam_relevance_score BETWEEN 0 AND 100", name="exam_relevance_score"),
         CheckConstraint("complexity_score BETWEEN 0 AND 100", name="complexity_score"),

@@ -24,6 +24,7 @@ from sensa_db.models.base import (
     NOT_NULL_DEFAULT,
     NOT_NULL_OWNER,
     Base,
+    concept_map_owner_column,
     serves,
     stricter,
     uuid_primary_key,
@@ -41,6 +42,7 @@ class CourseDocument(Base):
     __tablename__ = "course_documents"
 
     document_id: Mapped[uuid.UUID] = uuid_primary_key()
+    user_id: Mapped[uuid.UUID] = concept_map_owner_column()
     course_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("courses.course_id", ondelete="CASCADE"), info=stricter(NOT_NULL_OWNER)
     )
@@ -70,6 +72,11 @@ class CourseDocument(Base):
     )
 
     __table_args__ = (
+        Index(
+            "idx_course_documents_user_id",
+            "user_id",
+            info=serves("row-level security: every learner policy is user_id = <request context>"),
+        ),
         UniqueConstraint("course_id", "sha256_hash", name=conv("unique_hash_per_course")),
         # Not in the design: a hash that is not 64 lowercase hex digits can never
         # match find_duplicate_document(), so it is refused at the door.

@@ -12,6 +12,7 @@ from sensa_db.models.base import (
     Base,
     CreatedAtMixin,
     bool_column,
+    concept_map_owner_column,
     serves,
     stricter,
     uuid_primary_key,
@@ -29,6 +30,7 @@ class Keyword(CreatedAtMixin, Base):
     __tablename__ = "keywords"
 
     keyword_id: Mapped[uuid.UUID] = uuid_primary_key()
+    user_id: Mapped[uuid.UUID] = concept_map_owner_column()
     chapter_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("chapters.chapter_id", ondelete="CASCADE"), info=stricter(NOT_NULL_OWNER)
     )
@@ -54,6 +56,11 @@ class Keyword(CreatedAtMixin, Base):
     )
 
     __table_args__ = (
+        Index(
+            "idx_keywords_user_id",
+            "user_id",
+            info=serves("row-level security: every learner policy is user_id = <request context>"),
+        ),
         Index("idx_keywords_chapter_id", "chapter_id"),
         Index("idx_keywords_term", "term"),
         Index("idx_keywords_primary", "is_primary", postgresql_where=text("is_primary = true")),

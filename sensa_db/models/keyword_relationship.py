@@ -13,6 +13,8 @@ from sensa_db.models.base import (
     Base,
     CreatedAtMixin,
     bool_column,
+    concept_map_owner_column,
+    serves,
     stricter,
     uuid_primary_key,
 )
@@ -32,6 +34,7 @@ class KeywordRelationship(CreatedAtMixin, Base):
     __tablename__ = "relationships"
 
     relationship_id: Mapped[uuid.UUID] = uuid_primary_key()
+    user_id: Mapped[uuid.UUID] = concept_map_owner_column()
     chapter_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("chapters.chapter_id", ondelete="CASCADE"), info=stricter(NOT_NULL_OWNER)
     )
@@ -54,6 +57,11 @@ class KeywordRelationship(CreatedAtMixin, Base):
     )
 
     __table_args__ = (
+        Index(
+            "idx_relationships_user_id",
+            "user_id",
+            info=serves("row-level security: every learner policy is user_id = <request context>"),
+        ),
         CheckConstraint("strength BETWEEN 0 AND 1", name="strength"),
         CheckConstraint("source_keyword_id != target_keyword_id", name=conv("no_self_reference")),
         Index("idx_relationships_chapter_id", "chapter_id"),

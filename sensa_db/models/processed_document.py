@@ -14,6 +14,7 @@ from sensa_db.models.base import (
     NOT_NULL_DEFAULT,
     NOT_NULL_OWNER,
     Base,
+    concept_map_owner_column,
     serves,
     stricter,
     uuid_primary_key,
@@ -40,6 +41,7 @@ class ProcessedDocument(Base):
     __tablename__ = "processed_documents"
 
     processed_id: Mapped[uuid.UUID] = uuid_primary_key()
+    user_id: Mapped[uuid.UUID] = concept_map_owner_column()
     document_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("course_documents.document_id", ondelete="CASCADE"),
         info=stricter(NOT_NULL_OWNER),
@@ -66,6 +68,11 @@ class ProcessedDocument(Base):
     )
 
     __table_args__ = (
+        Index(
+            "idx_processed_documents_user_id",
+            "user_id",
+            info=serves("row-level security: every learner policy is user_id = <request context>"),
+        ),
         UniqueConstraint("document_id", name=conv("unique_doc_processing")),
         Index("idx_processed_docs_embedding", "embedding", **HNSW_OPTIONS),
         Index(

@@ -1,11 +1,10 @@
 /*
  * Row-level security for courses and the documents uploaded to them.
  *
- * A course belongs to courses.user_id. A document belongs to whoever can see
- * its course: the policies of course_documents select from public.courses,
- * whose own policy narrows that to the learner's courses. The parent's ids are
- * gathered once per statement, ARRAY(SELECT ...) being an InitPlan, and
- * course_id = ANY(<them>) can use the index on course_id.
+ * A course belongs to courses.user_id. A document belongs to the owner of its
+ * course, which inherit_concept_map_owner() stamps on the document's own
+ * user_id (see sensa_db/triggers/ownership.sql): a document in a course the
+ * learner cannot see gets no owner and is refused.
  *
  * See accounts.sql for how the request context is read and why.
  */
@@ -40,23 +39,23 @@ CREATE POLICY admin_courses_access ON public.courses
 /** A learner reads the documents of their own courses only. */
 CREATE POLICY document_isolation_select ON public.course_documents
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)));
+    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
 
-/** A learner uploads into their own courses only. */
+/** A learner uploads into their own courses only (the owner comes from the course). */
 CREATE POLICY document_isolation_insert ON public.course_documents
     AS PERMISSIVE FOR INSERT TO sensa_app
-    WITH CHECK (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)));
+    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
 
 /** A learner edits their own documents and cannot move one into another learner's course. */
 CREATE POLICY document_isolation_update ON public.course_documents
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)))
-    WITH CHECK (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)));
+    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
+    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
 
 /** A learner deletes documents of their own courses only. */
 CREATE POLICY document_isolation_delete ON public.course_documents
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c)));
+    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
 
 /** Staff administration of documents. */
 CREATE POLICY admin_course_documents_access ON public.course_documents

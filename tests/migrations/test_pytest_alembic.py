@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from alembic.migration import MigrationContext as AlembicMigrationContext
+from alembic.script import ScriptDirectory
 from alembic_utils.replaceable_entity import ReplaceableEntity, registry
 from pytest_alembic import MigrationContext
 from pytest_alembic.tests import (
@@ -81,4 +84,21 @@ def test_downgrade_leaves_no_trace(
     # the two diffs differ only where the schema does.
     for entity_type in ENTITY_TYPES:
         monkeypatch.setattr(entity_type, "from_database", _sorted_from_database(entity_type))
-    _downgrade_leaves_no_trace(alembic_runner)
+    # The test runs every cycle in a savepoint it rolls back; a revision with an
+    # autocommit_block (a batched backfill, a concurrent index build) must
+    # commit as it goes and cannot run there. Those are skipped here, and
+    # test_up_down_consistency and their data tests run them for real.
+    committing = [
+        script.revision
+        for script in ScriptDirectory.from_config(
+            alembic_runner.command_executor.alembic_config
+        ).walk_revisions()
+        if "autocommit_block()" in inspect.getsource(script.module)
+    ]
+    assert committing, "no revision commits as it goes: drop this skip"
+    _downgrade_leaves_no_trace(
+        dataclasses.replace(
+            alembic_runner,
+            config=dataclasses.replace(alembic_runner.config, skip_revisions=committing),
+        )
+    )
