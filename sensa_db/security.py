@@ -28,6 +28,17 @@ ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE, CONSENSUS_ROLE)
 # The transaction-local setting that names the learner a transaction acts for.
 CONTEXT_SETTING = "app.current_user_id"
 
+# The tables below courses, whose owner the database stamps on each row from
+# its parent (sensa_db/triggers/ownership.sql): user_id is not in the design.
+OWNER_STAMPED_TABLES = (
+    "course_documents",
+    "processed_documents",
+    "chapters",
+    "keywords",
+    "relationships",
+    "chapter_complexity",
+)
+
 # Every table holding a learner's data, with the columns its learner policies
 # filter on (each leads an index, so a policy never forces a sequential scan).
 # Every table below users carries its owner's user_id: the concept-map tables
@@ -41,12 +52,7 @@ RLS_TABLES: Mapping[str, tuple[str, ...]] = {
         "user_annotations",
         "user_progress",
         "analogy_feedback",
-        "course_documents",
-        "processed_documents",
-        "chapters",
-        "keywords",
-        "relationships",
-        "chapter_complexity",
+        *OWNER_STAMPED_TABLES,
     )
 }
 

@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from sensa_db.models import metadata
 from sensa_db.models.base import DEPARTURE_INFO_KEY, SERVES_INFO_KEY, STRICTER_INFO_KEY
+from sensa_db.security import OWNER_STAMPED_TABLES
 from tests.catalog import CatalogSnapshot, snapshot
 from tests.postgres import EXTENSIONS_TEMPLATE, REPO_ROOT, PostgresServer
 
@@ -30,17 +31,7 @@ COLUMNS_BEYOND_DESIGN = {
     ("migrations_log", "direction"),
     # The owner stamped on every table below courses, for row-level security
     # (sensa_db/triggers/ownership.sql says why).
-    *(
-        (table, "user_id")
-        for table in (
-            "course_documents",
-            "processed_documents",
-            "chapters",
-            "keywords",
-            "relationships",
-            "chapter_complexity",
-        )
-    ),
+    *((table, "user_id") for table in OWNER_STAMPED_TABLES),
 }
 CONSTRAINTS_DROPPED_FROM_DESIGN = {("migrations_log", "migrations_log_filename_key")}
 # The design's security section asks for data changes to be logged; its 13 tables hold no log.

@@ -12,18 +12,10 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from sensa_db.request_context import set_transaction_user
+from sensa_db.security import OWNER_STAMPED_TABLES
 from tests.database_errors import refused
 from tests.factories import LearnerGraph, make_course, make_learner_graph, make_user
-from tests.rls import SeededLearner
-
-CONCEPT_MAP_ROWS = {
-    "course_documents": "document_id",
-    "processed_documents": "processed_id",
-    "chapters": "chapter_id",
-    "keywords": "keyword_id",
-    "relationships": "relationship_id",
-    "chapter_complexity": "complexity_id",
-}
+from tests.rls import SeededLearner, primary_key_column
 
 
 def owners_of_graph(connection: Connection, graph: LearnerGraph) -> dict[str, set[uuid.UUID]]:
@@ -38,10 +30,11 @@ def owners_of_graph(connection: Connection, graph: LearnerGraph) -> dict[str, se
     return {
         table: set(
             connection.scalars(
-                text(f"SELECT user_id FROM {table} WHERE {key} = ANY(:ids)"), {"ids": ids[table]}
+                text(f"SELECT user_id FROM {table} WHERE {primary_key_column(table)} = ANY(:ids)"),
+                {"ids": ids[table]},
             )
         )
-        for table, key in CONCEPT_MAP_ROWS.items()
+        for table in OWNER_STAMPED_TABLES
     }
 
 
@@ -50,7 +43,7 @@ def test_every_row_below_a_course_carries_the_course_owner(
 ) -> None:
     graph = make_learner_graph(session)
     assert owners_of_graph(connection, graph) == {
-        table: {graph.user.user_id} for table in CONCEPT_MAP_ROWS
+        table: {graph.user.user_id} for table in OWNER_STAMPED_TABLES
     }
     assert graph.keywords[0].user_id == graph.user.user_id
 
@@ -84,7 +77,7 @@ def test_a_course_given_to_another_learner_takes_its_concept_map_along(
         text("UPDATE courses SET user_id = :heir WHERE course_id = :id"),
         {"heir": heir, "id": graph.course.course_id},
     )
-    assert owners_of_graph(connection, graph) == {table: {heir} for table in CONCEPT_MAP_ROWS}
+    assert owners_of_graph(connection, graph) == {table: {heir} for table in OWNER_STAMPED_TABLES}
 
 
 def test_a_document_moved_to_another_course_takes_its_processed_form_along(
@@ -103,7 +96,7 @@ def test_a_document_moved_to_another_course_takes_its_processed_form_along(
     ).one()
     assert tuple(filed) == (destination, other_learner.user_id)
     assert owners_of_graph(connection, graph) == {
-        table: {other_learner.user_id} for table in CONCEPT_MAP_ROWS
+        table: {other_learner.user_id} for table in OWNER_STAMPED_TABLES
     }
 
 
