@@ -12,6 +12,11 @@
 set -Eeuo pipefail
 
 PG_MAJOR=15
+PGVECTOR_MIN=0.8.2
+DEBIAN_POOL=http://deb.debian.org/debian/pool/main/p/pgvector
+PGVECTOR_PINNED_DSC=pgvector_0.8.6-1.dsc
+PGVECTOR_PINNED_SHA256=d08de2aa48b7cb70319cc896aa3d95514690d1009f96579dbe6b23c59634f4e6
+PGVECTOR_PINNED_FILES=(pgvector_0.8.6.orig.tar.gz pgvector_0.8.6-1.debian.tar.xz)
 PGPORT="${SENSA_PGPORT:-5432}"
 PGUSER_NAME="${SENSA_PGUSER:-sensa_owner}"
 PGPASSWORD_VALUE="${SENSA_PGPASSWORD:-sensa_local_only}"
@@ -62,31 +67,51 @@ apt_install() {
     || die "apt-get could not install: ${missing[*]}"
 }
 
-step "PostgreSQL ${PG_MAJOR}, PostGIS, pg_trgm and build tools"
+step "PostgreSQL ${PG_MAJOR}, PostGIS, pg_trgm, plpgsql_check, pgTAP, PgBouncer and build tools"
 apt_install "postgresql-${PG_MAJOR}" "postgresql-${PG_MAJOR}-postgis-3" "postgresql-server-dev-${PG_MAJOR}" \
-  postgresql-common build-essential dpkg-dev python3-venv
+  postgresql-common build-essential dpkg-dev curl python3-venv \
+  pgbouncer "postgresql-${PG_MAJOR}-plpgsql-check" "postgresql-${PG_MAJOR}-pgtap"
 PG_SHARE="/usr/share/postgresql/${PG_MAJOR}/extension"
 [ -f "$PG_SHARE/pg_trgm.control" ] || die "pg_trgm is missing from $PG_SHARE (postgresql-${PG_MAJOR} is incomplete)"
 [ -f "$PG_SHARE/postgis.control" ] || die "postgis is missing from $PG_SHARE"
 
-step "pgvector"
-if [ -f "$PG_SHARE/vector.control" ]; then
-  note "present: $(grep default_version "$PG_SHARE/vector.control")"
+step "pgvector >= ${PGVECTOR_MIN}"
+# pgvector releases before 0.8.2 can build a corrupt HNSW index in parallel
+# (CVE-2026-3172) and corrupt one under concurrent inserts and VACUUM.
+# bookworm does not package pgvector; Debian unstable's source package is a
+# current 0.8.x and builds cleanly against postgresql-server-dev-15.
+pgvector_version() { sed -n "s/^default_version = '\(.*\)'/\1/p" "$PG_SHARE/vector.control" 2>/dev/null; }
+version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+if [ -f "$PG_SHARE/vector.control" ] && version_at_least "$(pgvector_version)" "$PGVECTOR_MIN"; then
+  note "present: $(pgvector_version)"
 else
-  # bookworm does not package pgvector; Debian's source package from trixie
-  # builds cleanly against postgresql-server-dev-15.
-  src_list=/etc/apt/sources.list.d/sensa-db-trixie-src.sources
+  [ -f "$PG_SHARE/vector.control" ] && note "replacing pgvector $(pgvector_version): below ${PGVECTOR_MIN}"
+  src_list=/etc/apt/sources.list.d/sensa-db-sid-src.sources
   if [ ! -f "$src_list" ]; then
-    note "adding a deb-src entry for trixie (sources only, no binaries)"
-    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    note "adding a deb-src entry for Debian unstable (sources only, no binaries)"
+    printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
       | as_root tee "$src_list" >/dev/null
-    as_root apt-get update -qq >/dev/null || die "apt-get update failed after adding the trixie deb-src entry"
+    as_root apt-get update -qq >/dev/null || die "apt-get update failed after adding the unstable deb-src entry"
   fi
   build_dir="$(mktemp -d)"
   (
     cd "$build_dir"
-    apt-get source --download-only pgvector >/dev/null 2>&1 || die "cannot download Debian's pgvector source package"
-    dpkg-source -x --no-check ./pgvector_*.dsc pgvector >/dev/null
+    # The newest version apt's (signed) index names; a mirror may not serve it
+    # yet, so fall back to a release pinned by the SHA-256 of its .dsc, whose
+    # own checksums dpkg-source then verifies on the tarballs.
+    if apt-get source --download-only pgvector >/dev/null 2>&1; then
+      dpkg-source -x --no-check ./pgvector_*.dsc pgvector >/dev/null
+    else
+      rm -f ./pgvector_*
+      note "the mirror does not serve the newest pgvector source; taking pinned ${PGVECTOR_PINNED_DSC}"
+      for file in "$PGVECTOR_PINNED_DSC" "${PGVECTOR_PINNED_FILES[@]}"; do
+        curl -fsSLO "${DEBIAN_POOL}/${file}" || die "cannot download ${DEBIAN_POOL}/${file}"
+      done
+      echo "${PGVECTOR_PINNED_SHA256}  ${PGVECTOR_PINNED_DSC}" | sha256sum --quiet -c - \
+        || die "${PGVECTOR_PINNED_DSC} does not match its pinned SHA-256: refusing it"
+      dpkg-source -x --require-strong-checksums --no-check "./${PGVECTOR_PINNED_DSC}" pgvector >/dev/null \
+        || die "the pgvector tarballs do not match their .dsc's checksums"
+    fi
     cd pgvector
     # OPTFLAGS="" : no -march=native, so the build runs on any CPU of the fleet.
     note "building $(basename "$(ls "$build_dir"/pgvector_*.dsc)" .dsc)"
@@ -94,8 +119,9 @@ else
     as_root make -s install PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config" >/dev/null || die "pgvector failed to install"
   )
   rm -rf "$build_dir"
-  [ -f "$PG_SHARE/vector.control" ] || die "pgvector did not install its control file"
-  note "installed: $(grep default_version "$PG_SHARE/vector.control")"
+  version_at_least "$(pgvector_version)" "$PGVECTOR_MIN" \
+    || die "Debian's source package gave pgvector '$(pgvector_version)', below ${PGVECTOR_MIN} (CVE-2026-3172, HNSW corruption): refusing it"
+  note "installed: $(pgvector_version)"
 fi
 
 step "cluster ${PG_MAJOR}/main on port ${PGPORT}"
@@ -104,13 +130,14 @@ if ! pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}' | grep -qx "${PG_MAJOR
   as_root pg_createcluster "${PG_MAJOR}" main --port "$PGPORT" >/dev/null
 fi
 conf_d="/etc/postgresql/${PG_MAJOR}/main/conf.d"
-if [ ! -f "$conf_d/sensa-db.conf" ]; then
-  # pgvector < 0.8.2 can corrupt an HNSW index built by parallel workers
-  # (CVE-2026-3172). Local clusters build serially; see docs/OPERATIONS.md.
-  printf '%s\n' "# Written by sensa-db scripts/setup.sh" \
-    "# pgvector < 0.8.2: parallel HNSW builds are unsafe (CVE-2026-3172)." \
-    "max_parallel_maintenance_workers = 0" \
-    | as_root tee "$conf_d/sensa-db.conf" >/dev/null
+# Settings the project needs, rewritten whenever they change. pgvector >= 0.8.2
+# builds HNSW indexes in parallel safely, so PostgreSQL's defaults stand
+# (earlier set-ups wrote max_parallel_maintenance_workers = 0 here).
+cluster_conf="$(printf '%s\n' "# Written by sensa-db scripts/setup.sh; edits are overwritten." \
+  "listen_addresses = 'localhost'")"
+if [ "$(cat "$conf_d/sensa-db.conf" 2>/dev/null)" != "$cluster_conf" ]; then
+  note "writing $conf_d/sensa-db.conf"
+  printf '%s\n' "$cluster_conf" | as_root tee "$conf_d/sensa-db.conf" >/dev/null
   as_root pg_ctlcluster "${PG_MAJOR}" main restart 2>/dev/null || true
 fi
 status="$(pg_lsclusters -h | awk -v v="${PG_MAJOR}" '$1==v && $2=="main" {print $4}')"
@@ -139,6 +166,8 @@ psql_super -d "$TEMPLATE_DB" <<'SQL'
 CREATE EXTENSION IF NOT EXISTS vector;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS postgis;
+-- A template made before pgvector's upgrade still holds the old extension version.
+ALTER EXTENSION vector UPDATE;
 SQL
 psql_super -d postgres -c "ALTER DATABASE ${TEMPLATE_DB} WITH IS_TEMPLATE true"
 if ! psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${PGDATABASE_NAME}'" | grep -q 1; then
