@@ -4,7 +4,17 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -62,7 +72,10 @@ class UserAnnotation(Base):
     processed_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("processed_documents.processed_id", ondelete="SET NULL")
     )
-    cache_key: Mapped[str | None] = mapped_column(String(255))
+    # Written by the trigger, never by the ORM: FetchedValue reads it back.
+    cache_key: Mapped[str | None] = mapped_column(
+        String(255), server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
 
     user: Mapped[User] = relationship(back_populates="annotations")
     course: Mapped[Course] = relationship(back_populates="annotations")
