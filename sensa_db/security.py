@@ -151,5 +151,6 @@ RESTRICTED_FUNCTIONS: Mapping[str, frozenset[str]] = {
         ),
         frozenset({WORKER_ROLE}),
     ),
-    "get_content_consensus(integer)": frozenset({WORKER_ROLE, ADMIN_ROLE}),
+    # sensa_consensus owns it (see CONSENSUS_ROLE), and nothing logs in as it.
+    "get_content_consensus(integer)": frozenset({WORKER_ROLE, ADMIN_ROLE, CONSENSUS_ROLE}),
 }
