@@ -26,6 +26,7 @@ from sensa_db.models import (
     Course,
     CourseDocument,
     FeedbackType,
+    Keyword,
     PipelineResult,
     ProcessedDocument,
     User,
@@ -187,6 +188,19 @@ def test_three_learners_share_one_pdf_processed_once_each_privately(engines: Eng
                 .all()
             )
             assert sorted(found) == sorted(d for d, pdf in documents.items() if pdf == TEXTBOOK)
+            found_keywords = (
+                session.execute(
+                    text(
+                        "SELECT keyword_id FROM find_similar_keywords(CAST(:q AS vector), 50, -1.0)"
+                    ),
+                    {"q": str(unit_vector(SEEDS[TEXTBOOK] * 10))},
+                )
+                .scalars()
+                .all()
+            )
+            own_keywords = session.scalars(select(Keyword.keyword_id)).all()
+            assert len(own_keywords) == len(documents) * CONCEPT_MAP_ROWS[Keyword]
+            assert sorted(found_keywords) == sorted(own_keywords)
             # The shared result, the claims and the consensus are not theirs to read.
             for forbidden in (
                 "SELECT count(*) FROM pipeline_results",

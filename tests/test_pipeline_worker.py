@@ -8,10 +8,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, func, select, text
 from sqlalchemy.pool import NullPool
 
-from sensa_db.models import CourseDocument, DocumentClaim, PipelineResult, ProcessedDocument
+from sensa_db.models import (
+    CourseDocument,
+    DocumentClaim,
+    PipelineResult,
+    ProcessedDocument,
+    User,
+)
 from sensa_db.pipeline import (
     ClaimOutcome,
     claim_document,
@@ -142,6 +148,16 @@ def test_a_failure_is_recorded_with_its_error_and_ends_the_claim(
     assert claim_document(worker, upload.document_id, WORKER, PIPELINE_VERSION).outcome is (
         ClaimOutcome.ALREADY_FAILED
     )
+
+
+def test_a_claim_goes_with_its_learners_account(shared_engine: Engine, worker: Connection) -> None:
+    (upload,) = upload_as_admin(shared_engine, f"deleted learner {uuid.uuid4()}")
+    claim_document(worker, upload.document_id, WORKER, PIPELINE_VERSION)
+    worker.commit()
+    assert claims(worker, upload.document_id) == 1
+    with shared_engine.begin() as admin:
+        admin.execute(delete(User).where(User.user_id == upload.user_id))
+    assert claims(worker, upload.document_id) == 0
 
 
 def test_claim_next_takes_the_oldest_waiting_document_and_none_when_nothing_waits(
