@@ -67,6 +67,15 @@ TABLES_WITHOUT_RLS: Mapping[str, str] = {
         "written only by the SECURITY DEFINER audit trigger and append-only; no"
         " application role may read or write it (admin_role may read it)"
     ),
+    "pipeline_results": (
+        "what the pipeline made of a PDF's content, stored once per content and pipeline"
+        " version; no learner's identity; granted to the worker and staff only, because a"
+        " learner who could look a cache key up would learn that someone uploaded that PDF"
+    ),
+    "document_claims": (
+        "the worker's leases on documents being processed (document, worker, expiry), no"
+        " learner's data; granted to the worker (and read by staff) only"
+    ),
 }
 
 DML = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
@@ -106,13 +115,42 @@ GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
     WORKER_ROLE: {
         "course_documents": frozenset({"SELECT"}) | _columns("UPDATE", *_WORKER_STATUS_COLUMNS),
         **dict.fromkeys(_WORKER_RESULT_TABLES, DML),
+        # Stored once and never rewritten: a result is replaced by a new pipeline version.
+        "pipeline_results": frozenset({"SELECT", "INSERT"}),
+        "document_claims": DML,
     },
     ADMIN_ROLE: {
         **dict.fromkeys(RLS_TABLES, DML),
         "migrations_log": frozenset({"SELECT"}),
         "audit_log": frozenset({"SELECT"}),
+        # Staff may discard a stored result (a bad pipeline run), forcing reprocessing.
+        "pipeline_results": frozenset({"SELECT", "DELETE"}),
+        "document_claims": frozenset({"SELECT"}),
     },
     CONSENSUS_ROLE: {
         "user_annotations": frozenset({"SELECT"}) | _columns("UPDATE", "consensus_count")
     },
+}
+
+# Functions that not every role may call (EXECUTE is revoked from PUBLIC), and who may.
+# The worker's protocol (sensa_db/functions/pipeline.sql) runs as its caller over
+# tables only the worker may write; get_content_consensus() counts across learners
+# and would tell a learner that others uploaded the same PDF.
+RESTRICTED_FUNCTIONS: Mapping[str, frozenset[str]] = {
+    **dict.fromkeys(
+        (
+            "check_claim_arguments(text, text, integer)",
+            "claim_document(uuid, text, text, integer)",
+            "claim_next_document(text, text, integer)",
+            "require_document_claim(uuid, uuid)",
+            "check_pipeline_result_shape(jsonb, jsonb)",
+            "materialize_pipeline_result(uuid, text)",
+            "complete_document_from_cache(uuid, uuid)",
+            "record_pipeline_result(uuid, uuid, jsonb, jsonb, text, vector)",
+            "record_processing_failure(uuid, uuid, text)",
+        ),
+        frozenset({WORKER_ROLE}),
+    ),
+    # sensa_consensus owns it (see CONSENSUS_ROLE), and nothing logs in as it.
+    "get_content_consensus(integer)": frozenset({WORKER_ROLE, ADMIN_ROLE, CONSENSUS_ROLE}),
 }

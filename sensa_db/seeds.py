@@ -5,7 +5,11 @@ archived; documents in every processing status, the failed one with its
 error; processed documents with concept maps and embeddings; chapters of every
 complexity with keywords and relationships within and across chapters;
 annotations with one group of learners that reaches consensus; analogy
-feedback; progress with a streak and badges.
+feedback; progress with a streak and badges. One PDF (cells.pdf) is shared:
+bo and chen upload it to courses of their own, the worker protocol gives their
+copies concept maps from the result stored once for its content, and the three
+of them reach consensus about that content; a document being processed is
+held by a worker's claim.
 
 Every row has a deterministic id (uuid5 of its natural name) and every insert
 is ``ON CONFLICT DO NOTHING``, so a second run adds nothing; the follow-up
@@ -14,10 +18,10 @@ inserted. Documents are inserted ``pending`` and moved on as the pipeline
 would, because the database refuses any other path.
 
 Row-level security is FORCEd, so the owner sees no rows: seeding acts as
-``admin_role`` for its transaction, through a membership granted inside that
-transaction and revoked before it commits (a standing membership would put
-the owner under admin_role's policies for good). Seeding refuses anything that
-looks like production: see :func:`production_reason`.
+``admin_role`` (and as ``sensa_worker`` for the worker's steps), through a
+membership granted inside that transaction and revoked before it commits (a
+standing membership would put the owner under admin_role's policies for good).
+Seeding refuses anything that looks like production: see :func:`production_reason`.
 """
 
 from __future__ import annotations
@@ -47,7 +51,9 @@ from sensa_db.models import (
     Keyword,
     KeywordRelationship,
     LearningStyle,
+    PipelineResult,
     ProcessedDocument,
+    ProcessingStatus,
     User,
     UserAnnotation,
     UserProfile,
@@ -55,7 +61,12 @@ from sensa_db.models import (
     UserRole,
 )
 from sensa_db.models.processed_document import EMBEDDING_DIMENSIONS
-from sensa_db.security import ADMIN_ROLE
+from sensa_db.pipeline import (
+    ClaimOutcome,
+    claim_document,
+    complete_document_from_cache,
+)
+from sensa_db.security import ADMIN_ROLE, WORKER_ROLE
 
 SEED_NAMESPACE = uuid.UUID("6f1c2b1e-5d8a-4c1e-9b2a-2f5e0d7c9a41")
 SEED_EMAIL_DOMAIN = "seed.sensa.invalid"
@@ -157,6 +168,8 @@ COURSES = (
     SeedCourse("bo", "World History", "history", archived=True),
     SeedCourse("chen", "Physics of Climbing", "physics"),
     SeedCourse("dara", "The Victorian Novel", "literature"),
+    SeedCourse("bo", "Biology 101", "biology"),
+    SeedCourse("chen", "Human Biology", "biology"),
 )
 
 # (course, file, final status); failed documents carry SEED_FAILURE.
@@ -170,6 +183,11 @@ DOCUMENTS = (
     ("Physics of Climbing", "friction.pdf", "completed"),
     ("The Victorian Novel", "middlemarch-notes.pdf", "pending"),
 )
+# Copies of cells.pdf's content uploaded by other learners: (course, file). The
+# worker protocol completes them from the result stored for cells.pdf.
+SHARED_PDF = "cells.pdf"
+SHARED_COPIES = (("Biology 101", "cells (bo).pdf"), ("Human Biology", "cells (chen).pdf"))
+SEED_WORKER = "seed-worker"
 SEED_FAILURE = "no text layer: the PDF is scanned images, which this pipeline cannot read"
 
 # Per completed document: chapters (title, complexity, score, keyword terms).
@@ -204,6 +222,13 @@ ANNOTATIONS = (
     ("ada", "Cell Biology", FeedbackType.PROCESSING, 5, "fast"),
     ("bo", "Music Theory", FeedbackType.ANALOGY, 3, None),
     ("chen", "Physics of Climbing", FeedbackType.GENERAL, 5, None),
+)
+# Three learners rate what the pipeline made of the shared PDF, each their own
+# copy: consensus about the content (get_content_consensus()).
+CONTENT_ANNOTATIONS = (
+    ("ada", "cells.pdf", 3, "misses the Krebs cycle"),
+    ("bo", "cells (bo).pdf", 3, None),
+    ("chen", "cells (chen).pdf", 3, "where is the Krebs cycle?"),
 )
 # (learner, document, chapter number, analogy, helpful).
 ANALOGY_FEEDBACK = (
@@ -265,7 +290,7 @@ def seed(
     reason = production_reason(connection.engine.url, environ)
     if reason is not None:
         raise ProductionGuardError(f"not seeding: {reason}")
-    with _acting_as_admin(connection):
+    with _acting_as(connection, ADMIN_ROLE):
         real_users = connection.scalar(
             select(func.count())
             .select_from(User)
@@ -278,26 +303,30 @@ def seed(
         report = SeedReport()
         for step in (_people, _courses, _documents, _concept_maps, _feedback, _progress):
             step(connection, report, progress)
+    with _acting_as(connection, WORKER_ROLE):
+        _worker_processing(connection, report, progress)
+    with _acting_as(connection, ADMIN_ROLE):
+        _content_feedback(connection, report, progress)
     return report
 
 
 @contextmanager
-def _acting_as_admin(connection: Connection) -> Iterator[None]:
-    """``SET LOCAL ROLE admin_role`` for the block, holding the membership only meanwhile.
+def _acting_as(connection: Connection, role: str) -> Iterator[None]:
+    """``SET LOCAL ROLE role`` for the block, holding the membership only meanwhile.
 
     On an error the block's exception propagates and the caller's rollback
     takes the membership with it.
     """
     granted = not connection.scalar(
-        text("SELECT pg_has_role(current_user, :role, 'MEMBER')"), {"role": ADMIN_ROLE}
+        text("SELECT pg_has_role(current_user, :role, 'MEMBER')"), {"role": role}
     )
     if granted:
-        connection.execute(text(f"GRANT {ADMIN_ROLE} TO CURRENT_USER"))
-    connection.execute(text(f"SET LOCAL ROLE {ADMIN_ROLE}"))
+        connection.execute(text(f"GRANT {role} TO CURRENT_USER"))
+    connection.execute(text(f"SET LOCAL ROLE {role}"))
     yield
     connection.execute(text("RESET ROLE"))
     if granted:
-        connection.execute(text(f"REVOKE {ADMIN_ROLE} FROM CURRENT_USER"))
+        connection.execute(text(f"REVOKE {role} FROM CURRENT_USER"))
 
 
 def _people(connection: Connection, report: SeedReport, progress: Progress) -> None:
@@ -342,8 +371,20 @@ def _courses(connection: Connection, report: SeedReport, progress: Progress) -> 
     report.add("courses", len(_insert(connection, Course, rows)))
 
 
+def _content(file: str) -> str:
+    """The PDF a file is: a shared copy is the original's content."""
+    return SHARED_PDF if file in {copy for _, copy in SHARED_COPIES} else file
+
+
 def _sha256(file: str) -> str:
-    return uuid.uuid5(SEED_NAMESPACE, file).hex * 2
+    return uuid.uuid5(SEED_NAMESPACE, _content(file)).hex * 2
+
+
+def _uploads() -> list[tuple[str, str, int]]:
+    """Every uploaded (course, file, index of its content): a copy has its original's size."""
+    files = [file for _, file, _ in DOCUMENTS]
+    uploads = [(course, file) for course, file, _ in DOCUMENTS] + list(SHARED_COPIES)
+    return [(course, file, files.index(_content(file))) for course, file in uploads]
 
 
 def _documents(connection: Connection, report: SeedReport, progress: Progress) -> None:
@@ -361,12 +402,12 @@ def _documents(connection: Connection, report: SeedReport, progress: Progress) -
             "mime_type": "application/pdf",
             "page_count": 10 + index,
         }
-        for index, (course, file, _) in enumerate(DOCUMENTS)
+        for course, file, index in _uploads()
     ]
     inserted = _insert(connection, CourseDocument, rows)
     report.add("course_documents", len(inserted))
+    # Documents still processing, and the shared copies, are the worker's (_worker_processing).
     walks = {
-        "processing": ("processing",),
         "completed": ("processing", "completed"),
         "failed": ("processing", "failed"),
     }
@@ -385,6 +426,39 @@ def _documents(connection: Connection, report: SeedReport, progress: Progress) -
             )
 
 
+def _concept_map(file: str) -> dict[str, Any]:
+    return {
+        "chapters": [title for title, *_ in CHAPTERS[file]],
+        "concepts": [{"name": term} for *_, terms in CHAPTERS[file] for term in terms],
+    }
+
+
+def _chapter_output(
+    number: int, title: str, level: ComplexityLevel, score: int, terms: Sequence[str]
+) -> dict[str, Any]:
+    """A chapter's columns as the pipeline outputs them."""
+    return {
+        "chapter_number": number,
+        "title": title,
+        "summary": f"{title}: {', '.join(terms)}.",
+        "exam_relevance_score": 100 - score // 2,
+        "complexity_score": score,
+        "complexity_level": level,
+        "estimated_time_minutes": 15 + score // 2,
+    }
+
+
+def _keyword_output(course: str, file: str, title: str, position: int, term: str) -> dict[str, Any]:
+    """A keyword's columns as the pipeline outputs them."""
+    return {
+        "term": term,
+        "definition": f"{term}, as {title.lower()} explains it",
+        "is_primary": position == 0,
+        "exam_relevant": position < 2,
+        "embedding": embedding(course, file, term),
+    }
+
+
 def _concept_maps(connection: Connection, report: SeedReport, progress: Progress) -> None:
     progress("processed documents, chapters, keywords, relationships")
     completed = [(course, file) for course, file, status in DOCUMENTS if status == "completed"]
@@ -393,10 +467,7 @@ def _concept_maps(connection: Connection, report: SeedReport, progress: Progress
             "processed_id": seed_id("processed", file),
             "document_id": _document(file),
             "course_id": _course(course),
-            "concept_map": {
-                "chapters": [title for title, *_ in CHAPTERS[file]],
-                "concepts": [{"name": term} for *_, terms in CHAPTERS[file] for term in terms],
-            },
+            "concept_map": _concept_map(file),
             "pipeline_version": PIPELINE_VERSION,
             "subject": next(c.subject for c in COURSES if c.name == course),
             "embedding": embedding(course, file),
@@ -418,13 +489,7 @@ def _concept_maps(connection: Connection, report: SeedReport, progress: Progress
                 {
                     "chapter_id": chapter_id,
                     "processed_id": seed_id("processed", file),
-                    "chapter_number": number,
-                    "title": title,
-                    "summary": f"{title}: {', '.join(terms)}.",
-                    "exam_relevance_score": 100 - score // 2,
-                    "complexity_score": score,
-                    "complexity_level": level,
-                    "estimated_time_minutes": 15 + score // 2,
+                    **_chapter_output(number, title, level, score, terms),
                 }
             )
             complexities.append(
@@ -439,11 +504,7 @@ def _concept_maps(connection: Connection, report: SeedReport, progress: Progress
                 {
                     "keyword_id": _keyword(file, term),
                     "chapter_id": chapter_id,
-                    "term": term,
-                    "definition": f"{term}, as {title.lower()} explains it",
-                    "is_primary": position == 0,
-                    "exam_relevant": position < 2,
-                    "embedding": embedding(course, file, term),
+                    **_keyword_output(course, file, title, position, term),
                 }
                 for position, term in enumerate(terms)
             )
@@ -498,6 +559,119 @@ def _feedback(connection: Connection, report: SeedReport, progress: Progress) ->
         for who, file, number, analogy, helpful in ANALOGY_FEEDBACK
     ]
     report.add("analogy_feedback", len(_insert(connection, AnalogyFeedback, feedback)))
+
+
+def _course_of(file: str) -> str:
+    return next(course for course, uploaded, _ in _uploads() if uploaded == file)
+
+
+def _document_status(connection: Connection, file: str) -> str:
+    return str(
+        connection.scalar(
+            select(CourseDocument.processing_status).where(
+                CourseDocument.document_id == _document(file)
+            )
+        )
+    )
+
+
+def _stored_result(connection: Connection) -> dict[str, Any]:
+    """The pipeline's result for the shared PDF, as the worker stored it when it processed
+    cells.pdf: the same chapters, keywords and relationships as its concept map."""
+    course = _course_of(SHARED_PDF)
+    number_of = {
+        term: number
+        for number, (*_, terms) in enumerate(CHAPTERS[SHARED_PDF], start=1)
+        for term in terms
+    }
+    chapters = [
+        {
+            **_chapter_output(number, title, level, score, terms),
+            "keywords": [
+                _keyword_output(course, SHARED_PDF, title, position, term)
+                for position, term in enumerate(terms)
+            ],
+            "relationships": [
+                {
+                    "source": source,
+                    "target": target,
+                    "type": kind,
+                    "strength": float(strength),
+                    "target_chapter": number_of[target],
+                }
+                for file, source, target, kind, strength in RELATIONSHIPS
+                if file == SHARED_PDF and number_of[source] == number
+            ],
+        }
+        for number, (title, level, score, terms) in enumerate(CHAPTERS[SHARED_PDF], start=1)
+    ]
+    return {
+        "cache_key": connection.scalar(
+            text("SELECT generate_cache_key(:sha, :version)"),
+            {"sha": _sha256(SHARED_PDF), "version": PIPELINE_VERSION},
+        ),
+        "sha256_hash": _sha256(SHARED_PDF),
+        "pipeline_version": PIPELINE_VERSION,
+        "concept_map": _concept_map(SHARED_PDF),
+        "subject": next(c.subject for c in COURSES if c.name == course),
+        "embedding": embedding(course, SHARED_PDF),
+        "chapters": chapters,
+    }
+
+
+def _worker_processing(connection: Connection, report: SeedReport, progress: Progress) -> None:
+    """As the worker: the shared PDF's result stored once, its copies completed from it
+    without the pipeline, and the documents still processing claimed."""
+    progress("the worker: the shared PDF's stored result, its copies, a claim in progress")
+    report.add(
+        "pipeline_results", len(_insert(connection, PipelineResult, [_stored_result(connection)]))
+    )
+    chapters = CHAPTERS[SHARED_PDF]
+    copy_rows = {
+        "processed_documents": 1,
+        "chapters": len(chapters),
+        "chapter_complexity": len(chapters),
+        "keywords": sum(len(terms) for *_, terms in chapters),
+        "relationships": sum(1 for file, *_ in RELATIONSHIPS if file == SHARED_PDF),
+    }
+    # Only documents this run uploaded are still pending: a second run claims nothing.
+    for _, file in SHARED_COPIES:
+        if _document_status(connection, file) == ProcessingStatus.PENDING:
+            claim = claim_document(connection, _document(file), SEED_WORKER, PIPELINE_VERSION)
+            complete_document_from_cache(connection, claim)
+            for table, count in copy_rows.items():
+                report.add(table, count)
+    for _, file, final in DOCUMENTS:
+        if final == "processing" and _document_status(connection, file) == ProcessingStatus.PENDING:
+            claim = claim_document(connection, _document(file), SEED_WORKER, PIPELINE_VERSION)
+            report.add("document_claims", int(claim.outcome is ClaimOutcome.CLAIMED))
+
+
+def _content_feedback(connection: Connection, report: SeedReport, progress: Progress) -> None:
+    progress("three learners rating the shared PDF's concept map")
+    processed_of: dict[uuid.UUID, uuid.UUID] = dict(
+        connection.execute(
+            select(ProcessedDocument.document_id, ProcessedDocument.processed_id).where(
+                ProcessedDocument.document_id.in_(
+                    [_document(file) for _, file, *_ in CONTENT_ANNOTATIONS]
+                )
+            )
+        ).all()
+    )
+    rows = [
+        {
+            "annotation_id": seed_id("content-annotation", who, file),
+            "user_id": _user(who),
+            "course_id": _course(_course_of(file)),
+            "processed_id": processed_of[_document(file)],
+            "feedback_type": FeedbackType.CONCEPT_MAP,
+            "rating": rating,
+            "comment": comment,
+            "metadata": {"source": "seed"},
+        }
+        for who, file, rating, comment in CONTENT_ANNOTATIONS
+    ]
+    report.add("user_annotations", len(_insert(connection, UserAnnotation, rows)))
 
 
 def _progress(connection: Connection, report: SeedReport, progress: Progress) -> None:

@@ -7,14 +7,20 @@ from __future__ import annotations
 import re
 from importlib import resources
 
+import pytest
 from sqlalchemy import Connection, text
 
 from sensa_db.security import CONSENSUS_ROLE
 from sensa_db.sql_entities import SQL_DIRECTORIES
 
 # The only functions that run as their owner, each for the reason in its comment.
-SECURITY_DEFINER = {"check_feedback_consensus", "record_audit"}
-IMMUTABLE = {"cosine_similarity", "generate_cache_key"}
+SECURITY_DEFINER = {"check_feedback_consensus", "record_audit", "get_content_consensus"}
+IMMUTABLE = {
+    "cosine_similarity",
+    "generate_cache_key",
+    "check_claim_arguments",
+    "check_pipeline_result_shape",
+}
 STABLE = {
     "find_similar_documents",
     "find_similar_keywords",
@@ -27,6 +33,7 @@ STABLE = {
     "search_courses",
     "search_keywords",
     "find_duplicate_document",
+    "get_content_consensus",
 }
 TRIGGER_FUNCTIONS = {
     "update_updated_at_column",
@@ -39,6 +46,17 @@ TRIGGER_FUNCTIONS = {
     "reject_audit_log_change",
     "inherit_concept_map_owner",
     "propagate_concept_map_owner",
+    "stamp_annotation_cache_key",
+}
+# The worker's protocol (sensa_db/functions/pipeline.sql): volatile, they claim and write.
+WORKER_PROTOCOL = {
+    "claim_document",
+    "claim_next_document",
+    "require_document_claim",
+    "materialize_pipeline_result",
+    "complete_document_from_cache",
+    "record_pipeline_result",
+    "record_processing_failure",
 }
 # Volatile for what they do, not for being triggers: they change the session.
 SESSION_SETTERS = {"set_current_user_id"}
@@ -63,7 +81,8 @@ def our_functions(connection: Connection) -> dict[str, tuple[str, bool, list[str
 
 def test_the_database_holds_exactly_the_declared_functions(connection: Connection) -> None:
     assert (
-        set(our_functions(connection)) == IMMUTABLE | STABLE | TRIGGER_FUNCTIONS | SESSION_SETTERS
+        set(our_functions(connection))
+        == IMMUTABLE | STABLE | TRIGGER_FUNCTIONS | SESSION_SETTERS | WORKER_PROTOCOL
     )
 
 
@@ -83,14 +102,15 @@ def test_only_the_listed_functions_run_as_their_owner(connection: Connection) ->
         assert 'search_path=""' in our_functions(connection)[name][2]
 
 
-def test_the_consensus_count_runs_as_its_own_narrow_role(connection: Connection) -> None:
+@pytest.mark.parametrize("function", ["check_feedback_consensus", "get_content_consensus"])
+def test_the_consensus_count_runs_as_its_own_narrow_role(
+    connection: Connection, function: str
+) -> None:
     """Owned by the owner it would see no rows under FORCEd row-level security; a
     revision that recreates it (rather than replacing it) must hand it over again."""
     owner = connection.scalar(
-        text(
-            "SELECT proowner::regrole::text FROM pg_proc"
-            " WHERE oid = 'public.check_feedback_consensus'::regproc"
-        )
+        text("SELECT proowner::regrole::text FROM pg_proc WHERE oid = CAST(:f AS regproc)"),
+        {"f": f"public.{function}"},
     )
     assert owner == CONSENSUS_ROLE
 
@@ -99,7 +119,9 @@ def test_volatility_matches_behaviour(connection: Connection) -> None:
     volatility = {name: v for name, (v, _, _) in our_functions(connection).items()}
     assert {n for n, v in volatility.items() if v == "i"} == IMMUTABLE
     assert {n for n, v in volatility.items() if v == "s"} == STABLE
-    assert {n for n, v in volatility.items() if v == "v"} == TRIGGER_FUNCTIONS | SESSION_SETTERS
+    assert {n for n, v in volatility.items() if v == "v"} == (
+        TRIGGER_FUNCTIONS | SESSION_SETTERS | WORKER_PROTOCOL
+    )
 
 
 def test_every_declaration_has_its_comment_block() -> None:

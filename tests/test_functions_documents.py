@@ -72,17 +72,17 @@ def test_a_cache_key_fits_processed_documents(session: Session, connection: Conn
 
 
 @pytest.mark.parametrize(
-    ("sha", "version", "message"),
+    ("sha", "version", "rule"),
     [
-        ("abc", "1.0", "64 hex digits"),
-        ("g" * 64, "1.0", "64 hex digits"),
-        ("a" * 64, "  ", "needs a pipeline version"),
+        ("abc", "1.0", "cache_key_sha256_hex"),
+        ("g" * 64, "1.0", "cache_key_sha256_hex"),
+        ("a" * 64, "  ", "pipeline_version_not_blank"),
     ],
 )
-def test_a_malformed_cache_key_input_is_refused(
-    connection: Connection, sha: str, version: str, message: str
+def test_a_malformed_cache_key_input_is_refused_naming_the_rule(
+    connection: Connection, sha: str, version: str, rule: str
 ) -> None:
-    with refused(connection, "22023", message=message):
+    with refused(connection, "22023", constraint=rule, message=f"(rule {rule})"):
         connection.execute(text("SELECT generate_cache_key(:h, :v)"), {"h": sha, "v": version})
 
 

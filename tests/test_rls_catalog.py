@@ -15,6 +15,7 @@ from sensa_db.security import (
     CONSENSUS_ROLE,
     CONTEXT_SETTING,
     GRANTS,
+    RESTRICTED_FUNCTIONS,
     RLS_TABLES,
     ROLES,
     TABLES_WITHOUT_RLS,
@@ -165,6 +166,22 @@ def test_only_the_api_may_set_the_request_context(connection: Connection) -> Non
         WORKER_ROLE: False,
         ADMIN_ROLE: False,
         CONSENSUS_ROLE: False,
+    }
+
+
+def test_restricted_functions_run_only_for_the_declared_roles(connection: Connection) -> None:
+    """EXECUTE is revoked from PUBLIC: a learner (sensa_app) may call none of them."""
+    can_execute = {
+        (function, role)
+        for function in RESTRICTED_FUNCTIONS
+        for role in ROLES
+        if connection.scalar(
+            text("SELECT has_function_privilege(:role, :function, 'EXECUTE')"),
+            {"role": role, "function": f"public.{function}"},
+        )
+    }
+    assert can_execute == {
+        (function, role) for function, roles in RESTRICTED_FUNCTIONS.items() for role in roles
     }
 
 

@@ -34,8 +34,10 @@ $$;
  * version: '<sha256 in lower case>:<pipeline_version>'. Deterministic, so
  * the worker computes it before processing and reuses the concept map of an
  * identical PDF processed by the same pipeline version; a new version gives
- * a new key. Refuses (SQLSTATE 22023) a hash that is not 64 hex digits and a
- * blank version, which would make keys that can never match.
+ * a new key. Refuses (SQLSTATE 22023) a hash that is not 64 hex digits (rule
+ * cache_key_sha256_hex) and a blank version (rule pipeline_version_not_blank),
+ * which would make keys that can never match; the error's CONSTRAINT field
+ * names the rule.
  */
 CREATE OR REPLACE FUNCTION public.generate_cache_key(p_sha256 text, p_pipeline_version text)
 RETURNS text
@@ -48,12 +50,13 @@ SET search_path = pg_catalog, public
 AS $$
 BEGIN
     IF p_sha256 !~ '^[0-9A-Fa-f]{64}$' THEN
-        RAISE EXCEPTION 'a cache key needs a SHA-256 of 64 hex digits, not %', quote_literal(p_sha256)
-            USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'a cache key needs a SHA-256 of 64 hex digits, not % (rule cache_key_sha256_hex)',
+            quote_literal(p_sha256)
+            USING ERRCODE = 'invalid_parameter_value', CONSTRAINT = 'cache_key_sha256_hex';
     END IF;
     IF btrim(p_pipeline_version) = '' THEN
-        RAISE EXCEPTION 'a cache key needs a pipeline version'
-            USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'a cache key needs a pipeline version (rule pipeline_version_not_blank)'
+            USING ERRCODE = 'invalid_parameter_value', CONSTRAINT = 'pipeline_version_not_blank';
     END IF;
     RETURN lower(p_sha256) || ':' || p_pipeline_version;
 END;

@@ -108,3 +108,56 @@ AS $$
     ) AS analogies
     WHERE co.course_id = p_course_id
 $$;
+
+/**
+ * What learners agreed on about the same content: each (cache_key,
+ * feedback_type, rating) that at least p_min_users distinct learners gave,
+ * among unprocessed annotations that rate a processed document (their
+ * cache_key, stamped by stamp_annotation_cache_key(), names the PDF content
+ * and pipeline version), most-agreed first. Courses are private, so the
+ * design's per-course groups (get_pending_consensus()) never gather three
+ * learners; this is the design's "consensus (3+ users)" about what the
+ * pipeline made of a document. One learner's repeated ratings count once.
+ * Refuses p_min_users below 1 (rule min_users_positive).
+ *
+ * SECURITY DEFINER, owned by sensa_consensus, because the count spans
+ * learners whose annotations neither the worker nor a learner may read.
+ * It cannot leak rows: it returns counts per content key, never a learner,
+ * an annotation or a comment, and EXECUTE is granted to the worker and
+ * admin_role only, not to learners: a learner who saw a count would learn
+ * that others uploaded the same PDF. search_path is empty and every name
+ * is qualified.
+ */
+CREATE OR REPLACE FUNCTION public.get_content_consensus(p_min_users integer DEFAULT 3)
+RETURNS TABLE (
+    cache_key character varying,
+    feedback_type public.feedback_type_enum,
+    rating integer,
+    learner_count integer,
+    first_submitted_at timestamp with time zone,
+    last_submitted_at timestamp with time zone
+)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path = ''
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF p_min_users IS NULL OR p_min_users < 1 THEN
+        RAISE EXCEPTION 'consensus needs at least one learner, not % (rule min_users_positive)',
+            p_min_users
+            USING ERRCODE = 'invalid_parameter_value', CONSTRAINT = 'min_users_positive';
+    END IF;
+    RETURN QUERY
+    SELECT ua.cache_key, ua.feedback_type, ua.rating,
+        pg_catalog.count(DISTINCT ua.user_id)::integer,
+        pg_catalog.min(ua.submitted_at),
+        pg_catalog.max(ua.submitted_at)
+    FROM public.user_annotations ua
+    WHERE NOT ua.processed AND ua.cache_key IS NOT NULL AND ua.rating IS NOT NULL
+    GROUP BY ua.cache_key, ua.feedback_type, ua.rating
+    HAVING pg_catalog.count(DISTINCT ua.user_id) >= p_min_users
+    ORDER BY 4 DESC, 5, 1, 2, 3;
+END;
+$$;

@@ -7,6 +7,7 @@ from sensa_db.models.chapter import Chapter
 from sensa_db.models.chapter_complexity import ChapterComplexity
 from sensa_db.models.course import Course
 from sensa_db.models.course_document import CourseDocument
+from sensa_db.models.document_claim import DocumentClaim
 from sensa_db.models.enums import (
     ComplexityLevel,
     FeedbackType,
@@ -17,6 +18,7 @@ from sensa_db.models.enums import (
 from sensa_db.models.keyword import Keyword
 from sensa_db.models.keyword_relationship import KeywordRelationship
 from sensa_db.models.migration_log import MigrationLog
+from sensa_db.models.pipeline_result import PipelineResult
 from sensa_db.models.processed_document import ProcessedDocument
 from sensa_db.models.user import User
 from sensa_db.models.user_annotation import UserAnnotation
@@ -35,11 +37,13 @@ __all__ = [
     "ComplexityLevel",
     "Course",
     "CourseDocument",
+    "DocumentClaim",
     "FeedbackType",
     "Keyword",
     "KeywordRelationship",
     "LearningStyle",
     "MigrationLog",
+    "PipelineResult",
     "ProcessedDocument",
     "ProcessingStatus",
     "User",

@@ -15,6 +15,7 @@ from sensa_db.models.base import (
     NOT_NULL_OWNER,
     Base,
     concept_map_owner_column,
+    departs_from_design,
     serves,
     stricter,
     uuid_primary_key,
@@ -35,8 +36,22 @@ HNSW_OPTIONS: dict[str, Any] = {
 }
 
 
+SHARED_RESULT = (
+    "the design's UNIQUE (cache_key) allowed one processed document per PDF content and"
+    " pipeline version in the whole database, so a second learner uploading the same PDF"
+    " (or one learner putting it in two courses) could never get a concept map: the"
+    " uniqueness moved to pipeline_results.cache_key (the result stored once), and each"
+    " document gets its own processed document (unique_doc_processing) carrying the key"
+)
+
+
 class ProcessedDocument(Base):
-    """The pipeline's result for one document: its concept map and embedding."""
+    """The pipeline's result for one document: its concept map and embedding.
+
+    Each document gets its own row (``unique_doc_processing``), made from the
+    result stored once per content and pipeline version in ``pipeline_results``;
+    ``cache_key`` says which, and is indexed but not unique (SHARED_RESULT).
+    """
 
     __tablename__ = "processed_documents"
 
@@ -56,7 +71,8 @@ class ProcessedDocument(Base):
     processed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), info=stricter(NOT_NULL_DEFAULT)
     )
-    cache_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Not unique, unlike the design (SHARED_RESULT).
+    cache_key: Mapped[str | None] = mapped_column(String(255))
 
     document: Mapped[CourseDocument] = relationship(back_populates="processed_document")
     course: Mapped[Course] = relationship(back_populates="processed_documents")
@@ -68,6 +84,11 @@ class ProcessedDocument(Base):
     )
 
     __table_args__ = (
+        Index(
+            "idx_processed_docs_cache_key",
+            "cache_key",
+            info=serves("the processed documents made from one stored pipeline result"),
+        ),
         Index(
             "idx_processed_documents_user_id",
             "user_id",
@@ -87,4 +108,5 @@ class ProcessedDocument(Base):
             postgresql_ops={"concept_map": "jsonb_path_ops"},
             info=serves("concept-map containment queries (concept_map @> '{\"concepts\": [...]}')"),
         ),
+        {"info": departs_from_design(SHARED_RESULT)},
     )

@@ -4,7 +4,17 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Text, func, text
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,7 +35,18 @@ if TYPE_CHECKING:
 
 
 class UserAnnotation(Base):
-    """A learner's rating or comment on a course's processing, concept map or analogies."""
+    """A learner's rating or comment on a course's processing, concept map or analogies.
+
+    Not in the design: ``processed_id`` and ``cache_key``. A learner rating what the
+    pipeline made of one of their documents names its processed document; the
+    stamp_annotation_cache_key() trigger copies that document's ``cache_key`` (the
+    content and pipeline version rated), which the learner cannot write. Courses
+    are private, so the design's per-course consensus can never gather three
+    learners; get_content_consensus() counts distinct learners per
+    (cache_key, feedback_type, rating) for the worker and staff. ``consensus_count``
+    keeps the design's per-course meaning: writing the cross-learner count on a
+    learner's own row would tell them that others uploaded the same PDF.
+    """
 
     __tablename__ = "user_annotations"
 
@@ -47,6 +68,14 @@ class UserAnnotation(Base):
     consensus_count: Mapped[int] = mapped_column(
         server_default=text("1"), info=stricter(NOT_NULL_DEFAULT)
     )
+    # The rating stays about that content if the processed document is deleted.
+    processed_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("processed_documents.processed_id", ondelete="SET NULL")
+    )
+    # Written by the trigger, never by the ORM: FetchedValue reads it back.
+    cache_key: Mapped[str | None] = mapped_column(
+        String(255), server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
 
     user: Mapped[User] = relationship(back_populates="annotations")
     course: Mapped[Course] = relationship(back_populates="annotations")
@@ -67,5 +96,20 @@ class UserAnnotation(Base):
             "rating",
             postgresql_where=text("processed = false"),
             info=serves("the consensus lookup, same (course, type, rating) among unprocessed rows"),
+        ),
+        Index(
+            "idx_annotations_processed_id",
+            "processed_id",
+            info=serves("a processed document's ratings; SET NULL when it is deleted"),
+        ),
+        Index(
+            "idx_annotations_content_consensus",
+            "cache_key",
+            "feedback_type",
+            "rating",
+            postgresql_where=text("processed = false AND cache_key IS NOT NULL"),
+            info=serves(
+                "get_content_consensus(), same (cache_key, type, rating) among unprocessed rows"
+            ),
         ),
     )

@@ -94,3 +94,55 @@ CREATE TRIGGER check_consensus_on_feedback
     ON public.user_annotations
     FOR EACH ROW
     EXECUTE FUNCTION public.check_feedback_consensus();
+
+/**
+ * Stamps user_annotations.cache_key, the content and pipeline version an
+ * annotation rates, from the processed document it names (processed_id):
+ * the learner never writes it, so nobody can join another content's
+ * consensus by typing its key. The processed document must be in the
+ * annotation's own course and visible to the writer (the function runs as
+ * its caller, under row-level security): otherwise the write is refused
+ * with SQLSTATE 23514, constraint user_annotations_processed_document_in_course,
+ * the same answer whether the document is another learner's or does not
+ * exist. When the processed document is deleted (processed_id set NULL),
+ * the rating keeps the key of the content it rated.
+ */
+CREATE OR REPLACE FUNCTION public.stamp_annotation_cache_key()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY INVOKER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    rated_key character varying;
+BEGIN
+    IF NEW.processed_id IS NOT NULL
+        AND (TG_OP = 'INSERT'
+            OR NEW.processed_id IS DISTINCT FROM OLD.processed_id
+            OR NEW.course_id IS DISTINCT FROM OLD.course_id)
+    THEN
+        SELECT pd.cache_key INTO rated_key
+        FROM public.processed_documents pd
+        WHERE pd.processed_id = NEW.processed_id AND pd.course_id = NEW.course_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'an annotation can rate only a processed document of its own course (processed document %)',
+                NEW.processed_id
+                USING ERRCODE = 'check_violation',
+                      CONSTRAINT = 'user_annotations_processed_document_in_course',
+                      TABLE = 'user_annotations';
+        END IF;
+        NEW.cache_key := rated_key;
+    ELSIF TG_OP = 'INSERT' THEN
+        NEW.cache_key := NULL;
+    ELSE
+        NEW.cache_key := OLD.cache_key;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+/** Every annotation's rated content comes from its processed document, never from the writer. */
+CREATE TRIGGER stamp_annotation_cache_key
+    BEFORE INSERT OR UPDATE OF processed_id, course_id, cache_key ON public.user_annotations
+    FOR EACH ROW
+    EXECUTE FUNCTION public.stamp_annotation_cache_key();
