@@ -60,9 +60,8 @@ def escape_for_text(sql: str) -> str | None:
     """
     pieces: list[str] = []
     for i, char in enumerate(sql):
-        if char == "\\" and compiler.BIND_PARAMS_ESC.match(sql, i):
-            pieces.append("\\")
-        elif char == ":" and compiler.BIND_PARAMS.match(sql, i):
+        pattern = {"\\": compiler.BIND_PARAMS_ESC, ":": compiler.BIND_PARAMS}.get(char)
+        if pattern is not None and pattern.match(sql, i):
             pieces.append("\\")
         pieces.append(char)
     escaped = "".join(pieces)
