@@ -21,10 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic_utils import pg_function, pg_policy, pg_trigger
-from alembic_utils.replaceable_entity import ReplaceableEntity
 from alembic_utils.statement import strip_terminating_semicolon
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
@@ -68,12 +67,17 @@ def escape_for_text(sql: str) -> str | None:
     return escaped if text_reading(escaped) == sql else None
 
 
-def python_text_literal(value: str) -> str:
-    """A triple-quoted Python literal of ``value``, its lines as they are (for a readable diff)."""
-    body = value.replace("\\", "\\\\").replace("\r", "\\r")
-    # A quote that another follows, or the last character, would close the literal.
-    body = re.sub(r'"(?="|$)', r'\\"', body)
-    return f'"""{body}"""'
+def python_lines_literal(value: str, indent: str = "    ") -> str:
+    """A Python expression of ``value``, one string literal per line (for a readable diff).
+
+    Not a triple-quoted literal: Alembic indents the code it renders, and
+    would indent the text inside one too.
+    """
+    lines = value.splitlines(keepends=True)
+    if len(lines) <= 1:
+        return repr(value)
+    inner = "".join(f"\n{indent}    {line!r}" for line in lines)
+    return f"({inner}\n{indent})"
 
 
 class _VerbatimDefinition:
@@ -105,13 +109,13 @@ class _VerbatimDefinition:
         arguments = self.constructor_arguments()
         lines = [f"{variable} = {self.library_class.__name__}("]
         lines += [f"    {name}={value!r}," for name, value in arguments.items()]
-        lines += [f"    definition={python_text_literal(self.verbatim_definition)},", ")"]
+        lines += [f"    definition={python_lines_literal(self.verbatim_definition)},", ")"]
         replayed = self.library_class(**arguments, definition=self.verbatim_definition)
         if text_reading(replayed.definition) != self.verbatim_definition:
             lines += [
                 "# alembic_utils would alter this body's colons or backslashes on its way",
                 "# to the database: its text, escaped once for SQLAlchemy's text().",
-                f"{variable}.definition = {python_text_literal(self.definition)}",
+                f"{variable}.definition = {python_lines_literal(self.definition, indent='')}",
             ]
         return "\n".join(lines) + "\n"
 
@@ -121,7 +125,7 @@ class _VerbatimDefinition:
         return f"from {library.__module__} import {library.__name__}"
 
 
-class PGFunction(_VerbatimDefinition, pg_function.PGFunction):  # type: ignore[misc]
+class PGFunction(_VerbatimDefinition, pg_function.PGFunction):
     library_class = pg_function.PGFunction
 
     def __init__(self, schema: str, signature: str, definition: str) -> None:
@@ -132,7 +136,7 @@ class PGFunction(_VerbatimDefinition, pg_function.PGFunction):  # type: ignore[m
         return {"schema": self.schema, "signature": self.signature}
 
 
-class PGTrigger(_VerbatimDefinition, pg_trigger.PGTrigger):  # type: ignore[misc]
+class PGTrigger(_VerbatimDefinition, pg_trigger.PGTrigger):
     library_class = pg_trigger.PGTrigger
 
     def __init__(
@@ -155,7 +159,7 @@ class PGTrigger(_VerbatimDefinition, pg_trigger.PGTrigger):  # type: ignore[misc
         }
 
 
-class PGPolicy(_VerbatimDefinition, pg_policy.PGPolicy):  # type: ignore[misc]
+class PGPolicy(_VerbatimDefinition, pg_policy.PGPolicy):
     library_class = pg_policy.PGPolicy
 
     def __init__(self, schema: str, signature: str, definition: str, on_entity: str) -> None:
@@ -168,7 +172,8 @@ class PGPolicy(_VerbatimDefinition, pg_policy.PGPolicy):  # type: ignore[misc]
         return {"schema": self.schema, "signature": self.signature, "on_entity": self.on_entity}
 
 
-ENTITY_TYPES: tuple[type[ReplaceableEntity], ...] = (PGFunction, PGTrigger, PGPolicy)
+SQLEntity = PGFunction | PGTrigger | PGPolicy
+ENTITY_TYPES: tuple[type[SQLEntity], ...] = (PGFunction, PGTrigger, PGPolicy)
 
 
 def split_statements(sql: str) -> list[str]:
@@ -254,10 +259,11 @@ def _dollar_tag_end(sql: str, start: int) -> int | None:
     return None
 
 
-def parse_entity(statement: str) -> ReplaceableEntity:
+def parse_entity(statement: str) -> SQLEntity:
     for entity_type in ENTITY_TYPES:
         try:
-            return entity_type.from_sql(statement)
+            # from_sql builds cls(...), so the subclass, whatever its annotation says.
+            return cast(SQLEntity, entity_type.from_sql(statement))
         except Exception:  # noqa: S112 - alembic_utils signals "not mine" by raising
             continue
     raise SQLDeclarationError(
@@ -270,7 +276,7 @@ def parse_entity(statement: str) -> ReplaceableEntity:
 class DeclaredEntity:
     """A function, trigger or policy with the documentation block above it and its file."""
 
-    entity: ReplaceableEntity
+    entity: SQLEntity
     doc: str | None
     source: str
 
@@ -298,6 +304,6 @@ def load_declared_entities() -> list[DeclaredEntity]:
     return declared
 
 
-def load_entities() -> list[ReplaceableEntity]:
+def load_entities() -> list[SQLEntity]:
     """Every function, trigger and policy the package declares, functions first."""
     return [declared.entity for declared in load_declared_entities()]
