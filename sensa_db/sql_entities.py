@@ -24,6 +24,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 from alembic_utils import pg_function, pg_policy, pg_trigger
+from alembic_utils.replaceable_entity import ReplaceableEntity
 from alembic_utils.statement import strip_terminating_semicolon
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
@@ -125,7 +126,9 @@ class _VerbatimDefinition:
         return f"from {library.__module__} import {library.__name__}"
 
 
-class PGFunction(_VerbatimDefinition, pg_function.PGFunction):
+# Each class names ReplaceableEntity again: alembic_utils looks for the types
+# whose dropped entities it reports among that class's direct subclasses.
+class PGFunction(_VerbatimDefinition, pg_function.PGFunction, ReplaceableEntity):
     library_class = pg_function.PGFunction
 
     def __init__(self, schema: str, signature: str, definition: str) -> None:
@@ -136,7 +139,7 @@ class PGFunction(_VerbatimDefinition, pg_function.PGFunction):
         return {"schema": self.schema, "signature": self.signature}
 
 
-class PGTrigger(_VerbatimDefinition, pg_trigger.PGTrigger):
+class PGTrigger(_VerbatimDefinition, pg_trigger.PGTrigger, ReplaceableEntity):
     library_class = pg_trigger.PGTrigger
 
     def __init__(
@@ -159,7 +162,7 @@ class PGTrigger(_VerbatimDefinition, pg_trigger.PGTrigger):
         }
 
 
-class PGPolicy(_VerbatimDefinition, pg_policy.PGPolicy):
+class PGPolicy(_VerbatimDefinition, pg_policy.PGPolicy, ReplaceableEntity):
     library_class = pg_policy.PGPolicy
 
     def __init__(self, schema: str, signature: str, definition: str, on_entity: str) -> None:

@@ -66,11 +66,24 @@ NEW_POLICY_LINE = "        AND course_id IN (SELECT c.course_id FROM public.cour
 
 def make_the_changes(repository: Path) -> None:
     models = repository / "sensa_db" / "models"
-    edit(models / "course.py", '    __tablename__ = "courses"\n', '    __tablename__ = "courses"\n    nickname: Mapped[str | None]\n')
-    edit(models / "enums.py", '    FAILED = "failed"\n', '    FAILED = "failed"\n    ARCHIVED = "archived"\n')
+    edit(
+        models / "course.py",
+        '    __tablename__ = "courses"\n',
+        '    __tablename__ = "courses"\n    nickname: Mapped[str | None]\n',
+    )
+    edit(
+        models / "enums.py",
+        '    FAILED = "failed"\n',
+        '    FAILED = "failed"\n    ARCHIVED = "archived"\n',
+    )
     edit(models / "enums.py", '    READING = "reading"\n', "")
     (models / "course_link.py").write_text(NEW_MODEL)
-    edit(models / "__init__.py", "from sensa_db.models.course import Course\n", "from sensa_db.models.course import Course\nfrom sensa_db.models.course_link import CourseLink  # noqa: F401\n")
+    edit(
+        models / "__init__.py",
+        "from sensa_db.models.course import Course\n",
+        "from sensa_db.models.course import Course\n"
+        "from sensa_db.models.course_link import CourseLink  # noqa: F401\n",
+    )
     edit(repository / "sensa_db" / "functions" / "request_context.sql", OLD_BODY, NEW_BODY)
     policy = policy_statement(repository)
     edit(repository / POLICY_FILE, policy, policy.replace(OLD_POLICY_LINE, NEW_POLICY_LINE))
@@ -78,7 +91,9 @@ def make_the_changes(repository: Path) -> None:
 
 def policy_statement(repository: Path) -> str:
     (statement,) = [
-        s for s in split_statements((repository / POLICY_FILE).read_text()) if f"POLICY {POLICY} " in s
+        s
+        for s in split_statements((repository / POLICY_FILE).read_text())
+        if f"POLICY {POLICY} " in s
     ]
     assert statement.count(OLD_POLICY_LINE) == 1
     return statement
@@ -86,7 +101,9 @@ def policy_statement(repository: Path) -> str:
 
 def upgrade_operations(revision: ast.Module) -> list[str]:
     """Each op.<name>(first argument) call in upgrade(), but the template's SET LOCALs."""
-    (upgrade,) = [n for n in revision.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"]
+    (upgrade,) = [
+        n for n in revision.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"
+    ]
     calls = []
     for node in ast.walk(upgrade):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
@@ -96,14 +113,20 @@ def upgrade_operations(revision: ast.Module) -> list[str]:
         if node.func.attr in {"execute", "f"}:  # the SET LOCALs, constraint names
             continue
         arguments = [ast.unparse(a) for a in node.args[:1]]
-        arguments += [f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords if k.arg in {"enum_name", "new_value", "new_values"}]
+        arguments += [
+            f"{k.arg}={ast.unparse(k.value)}"
+            for k in node.keywords
+            if k.arg in {"enum_name", "new_value", "new_values"}
+        ]
         calls.append(f"{node.func.attr}({', '.join(arguments)})")
     return sorted(calls)
 
 
 def rendered_definition(revision: ast.Module, variable: str) -> str:
     """The definition upgrade() gives ``variable``, as the Python literal reads."""
-    (upgrade,) = [n for n in revision.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"]
+    (upgrade,) = [
+        n for n in revision.body if isinstance(n, ast.FunctionDef) and n.name == "upgrade"
+    ]
     for node in ast.walk(upgrade):
         if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == variable:
             assert isinstance(node.value, ast.Call)
@@ -116,11 +139,22 @@ def rendered_definition(revision: ast.Module, variable: str) -> str:
 
 def catalog(connection: Connection) -> dict[str, object]:
     return {
-        "processing": connection.scalar(text("SELECT enum_range(NULL::processing_status_enum)::text")),
+        "processing": connection.scalar(
+            text("SELECT enum_range(NULL::processing_status_enum)::text")
+        ),
         "learning": connection.scalar(text("SELECT enum_range(NULL::learning_style_enum)::text")),
-        "nickname": connection.scalar(text("SELECT count(*) FROM information_schema.columns WHERE table_name = 'courses' AND column_name = 'nickname'")),
-        "course_links": connection.scalar(text("SELECT to_regclass('public.course_links') IS NOT NULL")),
-        "body": connection.scalar(text("SELECT prosrc FROM pg_proc WHERE proname = 'set_current_user_id'")),
+        "nickname": connection.scalar(
+            text(
+                "SELECT count(*) FROM information_schema.columns"
+                " WHERE table_name = 'courses' AND column_name = 'nickname'"
+            )
+        ),
+        "course_links": connection.scalar(
+            text("SELECT to_regclass('public.course_links') IS NOT NULL")
+        ),
+        "body": connection.scalar(
+            text("SELECT prosrc FROM pg_proc WHERE proname = 'set_current_user_id'")
+        ),
     }
 
 
@@ -134,30 +168,42 @@ def test_models_and_sql_changed_autogenerate_exactly_and_round_trip(
 
     drifted = run_alembic("check", url=url, cwd=repository)
     assert drifted.returncode != 0
-    for drift in ["add_enum_value", "learning_style_enum", "course_links", "nickname", "PGFunction: public.set_current_user_id", f"PGPolicy: public.{POLICY}"]:
+    for drift in [
+        "add_enum_value",
+        "learning_style_enum",
+        "course_links",
+        "nickname",
+        "PGFunction: public.set_current_user_id",
+        f"PGPolicy: public.{POLICY}",
+    ]:
         assert drift in drifted.stderr + drifted.stdout, drift
 
     versions = repository / "alembic" / "versions"
     before = set(versions.glob("*.py"))
-    generated = run_alembic("revision", "--autogenerate", "-m", "a developer's round trip", url=url, cwd=repository)
+    generated = run_alembic(
+        "revision", "--autogenerate", "-m", "a developer's round trip", url=url, cwd=repository
+    )
     assert generated.returncode == 0, generated.stderr
     [revision_file] = set(versions.glob("*.py")) - before
     written = revision_file.read_text()
     revision = ast.parse(written)
 
-    assert upgrade_operations(revision) == sorted([
-        "add_column('courses')",
-        "add_enum_value(enum_name='processing_status_enum', new_value='archived')",
-        "create_index('idx_course_links_embedding')",
-        "create_table('course_links')",
-        "replace_entity(public_set_current_user_id)",
-        f"replace_entity(public_user_annotations_{POLICY})",
-        "sync_enum_values(enum_name='learning_style_enum', new_values=['visual', 'auditory', 'kinesthetic'])",
-    ])
+    assert upgrade_operations(revision) == sorted(
+        [
+            "add_column('courses')",
+            "add_enum_value(enum_name='processing_status_enum', new_value='archived')",
+            "create_index('idx_course_links_embedding')",
+            "create_table('course_links')",
+            "replace_entity(public_set_current_user_id)",
+            f"replace_entity(public_user_annotations_{POLICY})",
+            "sync_enum_values(enum_name='learning_style_enum',"
+            " new_values=['visual', 'auditory', 'kinesthetic'])",
+        ]
+    )
     assert "sensa_db" not in written
     assert "import pgvector.sqlalchemy" in written
     assert "pgvector.sqlalchemy.vector.VECTOR(dim=768)" in written
-    assert "sa.ForeignKeyConstraint(['course_id'], ['courses.course_id']" in written.replace('"', "'")
+    assert 'sa.ForeignKeyConstraint(["course_id"],["courses.course_id"]' in "".join(written.split())
     assert "postgresql_using='hnsw'" in written.replace('"', "'")
 
     # Readable: the body is the package's text, line for line, and the
@@ -166,7 +212,13 @@ def test_models_and_sql_changed_autogenerate_exactly_and_round_trip(
     assert new_body in rendered_definition(revision, "public_set_current_user_id")
     policy_after = rendered_definition(revision, f"public_user_annotations_{POLICY}")
     changed = [
-        line for line in difflib.unified_diff(policy_before.split(f" ON public.user_annotations\n", 1)[1].splitlines(), policy_after.splitlines(), lineterm="", n=0)
+        line
+        for line in difflib.unified_diff(
+            policy_before.split(" ON public.user_annotations\n", 1)[1].splitlines(),
+            policy_after.splitlines(),
+            lineterm="",
+            n=0,
+        )
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
     ]
     assert changed == ["-" + OLD_POLICY_LINE, "+" + NEW_POLICY_LINE]

@@ -36,7 +36,9 @@ def test_a_changed_function_body_fails_check_and_autogenerate_writes_the_fix(
 
     versions = repository / "alembic" / "versions"
     before = set(versions.glob("*.py"))
-    generated = run_alembic("revision", "--autogenerate", "-m", "cache key form", url=url, cwd=repository)
+    generated = run_alembic(
+        "revision", "--autogenerate", "-m", "cache key form", url=url, cwd=repository
+    )
     assert generated.returncode == 0, generated.stderr
     [revision] = set(versions.glob("*.py")) - before
     written = revision.read_text()

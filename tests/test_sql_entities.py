@@ -123,7 +123,9 @@ def test_a_rendered_definition_is_multi_line_and_uses_the_library_class() -> Non
     source = "RETURNS text LANGUAGE sql AS $$\n    SELECT 'HH24:MI' -- a: note\n$$"
     function = PGFunction(schema="public", signature="clock()", definition=source)
     rendered = function.render_self_for_migration()
-    assert "        \"    SELECT 'HH24:MI' -- a: note\\n\"\n" in rendered, "a line of SQL, a line of code"
+    assert "        \"    SELECT 'HH24:MI' -- a: note\\n\"\n" in rendered, (
+        "a line of SQL, a line of code"
+    )
     assert "sensa_db" not in rendered + function.render_import_statement()
     namespace: dict[str, object] = {"PGFunction": pg_function.PGFunction}
     exec(rendered, namespace)  # noqa: S102 - the code a revision holds
