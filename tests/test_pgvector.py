@@ -41,10 +41,15 @@ class EmbeddedTable:
     name: str
     key: str
     index: str
+    # The rows the soak wrote, the only ones it rewrites or deletes (deleting
+    # the seeded processed document would take the keywords' chapter with it).
+    soaked: str
 
 
-KEYWORDS = EmbeddedTable("keywords", "keyword_id", "idx_keywords_embedding")
-DOCUMENTS = EmbeddedTable("processed_documents", "processed_id", "idx_processed_docs_embedding")
+KEYWORDS = EmbeddedTable("keywords", "keyword_id", "idx_keywords_embedding", "term LIKE 'soak %'")
+DOCUMENTS = EmbeddedTable(
+    "processed_documents", "processed_id", "idx_processed_docs_embedding", "cache_key LIKE 'soak-%'"
+)
 
 # A fresh random vector per row (the reference to the row makes it correlated).
 RANDOM_VECTOR = (
@@ -115,7 +120,7 @@ def rewrite_one(connection: Connection, table: EmbeddedTable) -> None:
         text(
             f"UPDATE {table.name} t SET embedding = {random_vector('t.' + table.key)}"
             f" WHERE {table.key} = (SELECT {table.key} FROM {table.name}"
-            " WHERE embedding IS NOT NULL ORDER BY random() LIMIT 1)"
+            f" WHERE {table.soaked} ORDER BY random() LIMIT 1)"
         )
     )
 
@@ -124,25 +129,30 @@ def delete_one(connection: Connection, table: EmbeddedTable) -> None:
     connection.execute(
         text(
             f"DELETE FROM {table.name} WHERE {table.key} = (SELECT {table.key}"
-            f" FROM {table.name} WHERE embedding IS NOT NULL ORDER BY random() LIMIT 1)"
+            f" FROM {table.name} WHERE {table.soaked} ORDER BY random() LIMIT 1)"
         )
     )
 
 
 def nearest(connection: Connection, table: EmbeddedTable, query: str, *, exact: bool) -> list[str]:
-    """The ten nearest rows' keys, through the HNSW index or by an exact scan."""
-    with connection.begin():
-        connection.execute(text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}"))
-        off = ("enable_indexscan", "enable_bitmapscan") if exact else ("enable_seqscan",)
-        for setting in off:
-            connection.execute(text(f"SET LOCAL {setting} = off"))
-        sql = (
-            f"SELECT {table.key}::text FROM {table.name} WHERE embedding IS NOT NULL"
-            f" ORDER BY embedding <=> CAST(:q AS vector) LIMIT {NEIGHBOURS}"
-        )
-        plan = "\n".join(connection.scalars(text("EXPLAIN " + sql), {"q": query}))
-        assert (table.index in plan) != exact, plan
-        return list(connection.scalars(text(sql), {"q": query}))
+    """The ten nearest rows' keys, through the HNSW index or by an exact scan.
+
+    In a transaction of its own (rolled back), for its SET LOCALs.
+    """
+    connection.rollback()
+    connection.execute(text(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}"))
+    off = ("enable_indexscan", "enable_bitmapscan") if exact else ("enable_seqscan",)
+    for setting in off:
+        connection.execute(text(f"SET LOCAL {setting} = off"))
+    sql = (
+        f"SELECT {table.key}::text FROM {table.name} WHERE embedding IS NOT NULL"
+        f" ORDER BY embedding <=> CAST(:q AS vector) LIMIT {NEIGHBOURS}"
+    )
+    plan = "\n".join(connection.scalars(text("EXPLAIN " + sql), {"q": query}))
+    assert (table.index in plan) != exact, plan
+    answer = list(connection.scalars(text(sql), {"q": query}))
+    connection.rollback()
+    return answer
 
 
 def wrong_answers(
