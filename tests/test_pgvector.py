@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -204,12 +205,15 @@ def test_hnsw_indexes_answer_exactly_after_concurrent_writes_and_vacuum(
     # Inserts and deletes come one row at a time, so the tables stay near their size.
     writer_connections = [admin.connect() for _ in range(WRITERS)]
 
+    done: Counter[str] = Counter()  # Counter's += is not atomic: one key per thread
+
     def writer(seed: int, connection: Connection) -> Callable[[], None]:
         chance = random.Random(seed)  # noqa: S311 - test data, not secrets
 
         def write() -> None:
             table = chance.choice([KEYWORDS, DOCUMENTS])
             action = chance.choice(["insert", "update", "update", "delete"])
+            done[f"writer {seed}"] += 1
             if action == "update":
                 rewrite_one(connection, table)
             elif action == "delete":
@@ -228,6 +232,7 @@ def test_hnsw_indexes_answer_exactly_after_concurrent_writes_and_vacuum(
     def vacuum() -> None:
         for table in (KEYWORDS, DOCUMENTS):
             vacuum_connection.execute(text(f"VACUUM {table.name}"))
+        done["vacuum rounds"] += 1
 
     threads = [
         threading.Thread(target=run_until, args=(deadline, writer(seed, connection), failures))
@@ -242,6 +247,7 @@ def test_hnsw_indexes_answer_exactly_after_concurrent_writes_and_vacuum(
     owner.dispose()
     assert failures == []
     assert not any(thread.is_alive() for thread in threads)
+    print(f"soak of {SOAK_SECONDS:g} s: {dict(sorted(done.items()))}")
 
     queries = [
         "[" + ",".join(f"{random.random():.6f}" for _ in range(EMBEDDING_DIMENSIONS)) + "]"  # noqa: S311
