@@ -18,7 +18,6 @@ into revisions as a multi-line literal that replays to the same bytes.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any, cast

@@ -388,76 +388,12 @@ def upgrade() -> None:
     )
     op.replace_entity(public_chapters_propagate_owner_from_chapters)
 
-    public_inherit_concept_map_owner = PGFunction(
-        schema="public",
-        signature="inherit_concept_map_owner()",
-        definition=(
-            "returns trigger\n"
-            " LANGUAGE plpgsql\n"
-            " SET search_path TO 'pg_catalog', 'public'\n"
-            "AS $function$\n"
-            "BEGIN\n"
-            "    CASE TG_TABLE_NAME\n"
-            "        WHEN 'course_documents' THEN\n"
-            "            NEW.user_id := (\n"
-            "                SELECT c.user_id FROM public.courses c WHERE c.course_id = NEW.course_id\n"
-            "            );\n"
-            "        WHEN 'processed_documents' THEN\n"
-            "            NEW.user_id := (\n"
-            "                SELECT d.user_id FROM public.course_documents d\n"
-            "                WHERE d.document_id = NEW.document_id AND d.course_id = NEW.course_id\n"
-            "            );\n"
-            "        WHEN 'chapters' THEN\n"
-            "            NEW.user_id := (\n"
-            "                SELECT pd.user_id FROM public.processed_documents pd\n"
-            "                WHERE pd.processed_id = NEW.processed_id\n"
-            "            );\n"
-            "        ELSE\n"
-            "            NEW.user_id := (\n"
-            "                SELECT ch.user_id FROM public.chapters ch WHERE ch.chapter_id = NEW.chapter_id\n"
-            "            );\n"
-            "    END CASE;\n"
-            "    RETURN NEW;\n"
-            "END;\n"
-            "$function$"
-        ),
-    )
-    op.drop_entity(public_inherit_concept_map_owner)
-
-    public_propagate_concept_map_owner = PGFunction(
-        schema="public",
-        signature="propagate_concept_map_owner()",
-        definition=(
-            "returns trigger\n"
-            " LANGUAGE plpgsql\n"
-            " SET search_path TO 'pg_catalog', 'public'\n"
-            "AS $function$\n"
-            "BEGIN\n"
-            "    CASE TG_TABLE_NAME\n"
-            "        WHEN 'courses' THEN\n"
-            "            UPDATE public.course_documents SET user_id = NEW.user_id\n"
-            "            WHERE course_id = NEW.course_id AND user_id IS DISTINCT FROM NEW.user_id;\n"
-            "        WHEN 'course_documents' THEN\n"
-            "            UPDATE public.processed_documents SET user_id = NEW.user_id, course_id = NEW.course_id\n"
-            "            WHERE document_id = NEW.document_id\n"
-            "                AND (user_id, course_id) IS DISTINCT FROM (NEW.user_id, NEW.course_id);\n"
-            "        WHEN 'processed_documents' THEN\n"
-            "            UPDATE public.chapters SET user_id = NEW.user_id\n"
-            "            WHERE processed_id = NEW.processed_id AND user_id IS DISTINCT FROM NEW.user_id;\n"
-            "        ELSE\n"
-            "            UPDATE public.keywords SET user_id = NEW.user_id\n"
-            "            WHERE chapter_id = NEW.chapter_id AND user_id IS DISTINCT FROM NEW.user_id;\n"
-            "            UPDATE public.relationships SET user_id = NEW.user_id\n"
-            "            WHERE chapter_id = NEW.chapter_id AND user_id IS DISTINCT FROM NEW.user_id;\n"
-            "            UPDATE public.chapter_complexity SET user_id = NEW.user_id\n"
-            "            WHERE chapter_id = NEW.chapter_id AND user_id IS DISTINCT FROM NEW.user_id;\n"
-            "    END CASE;\n"
-            "    RETURN NULL;\n"
-            "END;\n"
-            "$function$"
-        ),
-    )
-    op.drop_entity(public_propagate_concept_map_owner)
+    for replaced in ("inherit_concept_map_owner", "propagate_concept_map_owner"):
+        op.execute(
+            "-- a trigger function no trigger uses any more, and no client can call usefully\n"
+            "-- squawk-ignore ban-drop-function\n"
+            f'DROP FUNCTION "public"."{replaced}"()'
+        )
 
     op.alter_column(
         "chapter_complexity",
