@@ -13,7 +13,7 @@ alembic_utils keeps a definition as the text it hands to SQLAlchemy's
 whose constructors escape it again: a colon in a LANGUAGE sql body or a policy
 reached the database as ``\\:``. The classes here keep each definition verbatim,
 escape it once for ``text()`` (exactly, for every kind of body), and render it
-into revisions as a multi-line literal that replays to the same bytes.
+into revisions one string literal per line of SQL, replaying to the same bytes.
 """
 
 from __future__ import annotations
