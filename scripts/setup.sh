@@ -153,7 +153,7 @@ actual_port="$(pg_lsclusters -h | awk -v v="${PG_MAJOR}" '$1==v && $2=="main" {p
 
 psql_super() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PGPORT" "$@"; }
 
-step "role ${PGUSER_NAME} and databases ${PGDATABASE_NAME}, ${TEMPLATE_DB}"
+step "role ${PGUSER_NAME} and databases ${PGDATABASE_NAME}, ${TEMPLATE_DB}, ${CHECKS_TEMPLATE_DB}"
 # The owner role is what migrations run as: it owns the databases and may
 # create roles, but is not a superuser and cannot bypass RLS, exactly like the
 # master user of an RDS instance.
