@@ -15,7 +15,11 @@ from __future__ import annotations
 from logging.config import fileConfig
 from typing import Any
 
-import alembic_postgresql_enum  # noqa: F401 - importing it registers its comparator
+# Importing alembic_postgresql_enum registers its comparator: enum types are
+# compared value by value (an added value becomes ALTER TYPE ... ADD VALUE, a
+# removed or renamed one a new type the columns are converted to, see
+# docs/MIGRATION_GUIDELINES.md), and `alembic check` fails on any difference.
+import alembic_postgresql_enum  # noqa: F401
 from alembic import context
 from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers
@@ -44,11 +48,6 @@ target_metadata = metadata
 # tables. Limited to those types and our schema: left unlimited, alembic_utils
 # would propose dropping PostGIS's views and the extensions themselves.
 register_entities(load_entities(), schemas=["public"], entity_types=ENTITY_TYPES)
-
-# Enum types are compared value by value: an added value is written as
-# ALTER TYPE ... ADD VALUE, a removed or renamed one as a new type the columns
-# are converted to (docs/MIGRATION_GUIDELINES.md), and `alembic check` fails on
-# any difference (alembic_postgresql_enum, imported above).
 
 
 def include_object(
