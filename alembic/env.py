@@ -15,6 +15,11 @@ from __future__ import annotations
 from logging.config import fileConfig
 from typing import Any
 
+# Importing alembic_postgresql_enum registers its comparator: enum types are
+# compared value by value (an added value becomes ALTER TYPE ... ADD VALUE, a
+# removed or renamed one a new type the columns are converted to, see
+# docs/MIGRATION_GUIDELINES.md), and `alembic check` fails on any difference.
+import alembic_postgresql_enum  # noqa: F401
 from alembic import context
 from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers

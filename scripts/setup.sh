@@ -26,6 +26,9 @@ PGDATABASE_NAME="${SENSA_PGDATABASE:-sensa}"
 # `postgis` needs a superuser, and the owner role deliberately is not one (as
 # on RDS, where rds_superuser creates them).
 TEMPLATE_DB="sensa_template"
+# The template plus plpgsql_check (tests/test_plpgsql_check.py): the checker is
+# not a trusted extension, so only a superuser can create it, here.
+CHECKS_TEMPLATE_DB="sensa_template_plpgsql_check"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${SENSA_VENV:-$REPO_ROOT/.venv}"
 
@@ -150,7 +153,7 @@ actual_port="$(pg_lsclusters -h | awk -v v="${PG_MAJOR}" '$1==v && $2=="main" {p
 
 psql_super() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$PGPORT" "$@"; }
 
-step "role ${PGUSER_NAME} and databases ${PGDATABASE_NAME}, ${TEMPLATE_DB}"
+step "role ${PGUSER_NAME} and databases ${PGDATABASE_NAME}, ${TEMPLATE_DB}, ${CHECKS_TEMPLATE_DB}"
 # The owner role is what migrations run as: it owns the databases and may
 # create roles, but is not a superuser and cannot bypass RLS, exactly like the
 # master user of an RDS instance.
@@ -170,6 +173,17 @@ CREATE EXTENSION IF NOT EXISTS postgis;
 ALTER EXTENSION vector UPDATE;
 SQL
 psql_super -d postgres -c "ALTER DATABASE ${TEMPLATE_DB} WITH IS_TEMPLATE true"
+if ! psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${CHECKS_TEMPLATE_DB}'" | grep -q 1; then
+  psql_super -d postgres -c "CREATE DATABASE ${CHECKS_TEMPLATE_DB} OWNER \"${PGUSER_NAME}\" TEMPLATE ${TEMPLATE_DB}"
+fi
+# In a schema of its own, out of public: the schema comparisons never see it.
+psql_super -d "$CHECKS_TEMPLATE_DB" -v role="$PGUSER_NAME" <<'SQL'
+ALTER EXTENSION vector UPDATE;
+CREATE SCHEMA IF NOT EXISTS plpgsql_check;
+CREATE EXTENSION IF NOT EXISTS plpgsql_check SCHEMA plpgsql_check;
+GRANT USAGE ON SCHEMA plpgsql_check TO :"role";
+SQL
+psql_super -d postgres -c "ALTER DATABASE ${CHECKS_TEMPLATE_DB} WITH IS_TEMPLATE true"
 if ! psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${PGDATABASE_NAME}'" | grep -q 1; then
   psql_super -d postgres -c "CREATE DATABASE \"${PGDATABASE_NAME}\" OWNER \"${PGUSER_NAME}\" TEMPLATE ${TEMPLATE_DB}"
 fi

@@ -7,25 +7,175 @@ Alembic's env.py registers them with alembic_utils, so ``alembic revision
 --autogenerate`` writes their SQL, inlined, into a revision whenever a
 definition changes, and ``alembic check`` fails while one is out of date.
 Revisions never read these files: history must not move when they do.
+
+alembic_utils keeps a definition as the text it hands to SQLAlchemy's
+``text()``, with colons escaped, and writes that escaped text into revisions,
+whose constructors escape it again: a colon in a LANGUAGE sql body or a policy
+reached the database as ``\\:``. The classes here keep each definition verbatim,
+escape it once for ``text()`` (exactly, for every kind of body), and render it
+into revisions one string literal per line of SQL, replaying to the same bytes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING, Any, cast
 
-from alembic_utils.pg_function import PGFunction
-from alembic_utils.pg_policy import PGPolicy
-from alembic_utils.pg_trigger import PGTrigger
+from alembic_utils import pg_function, pg_policy, pg_trigger
 from alembic_utils.replaceable_entity import ReplaceableEntity
+from alembic_utils.statement import strip_terminating_semicolon
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import compiler
 
 # Order matters: triggers call functions, policies may call functions too.
 SQL_DIRECTORIES = ("functions", "triggers", "policies")
-ENTITY_TYPES: tuple[type[ReplaceableEntity], ...] = (PGFunction, PGTrigger, PGPolicy)
 
 
 class SQLDeclarationError(ValueError):
     """A statement in the package's SQL is not a function, trigger or policy."""
+
+
+# Named paramstyle: a compiled text() shows its text as the driver receives it,
+# without pyformat's doubled percent signs.
+_TEXT_DIALECT = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
+
+
+def text_reading(escaped: str) -> str | None:
+    """The SQL that ``text(escaped)`` sends, or None if it reads a bind parameter in it."""
+    clause = text(escaped)
+    if clause._bindparams:
+        return None
+    return str(clause.compile(dialect=_TEXT_DIALECT))
+
+
+def escape_for_text(sql: str) -> str | None:
+    """``sql`` escaped so that ``text()`` sends it unchanged, or None if it would not.
+
+    Each colon that text() would read as a bind parameter gets a backslash, and
+    each backslash text() would take for such an escape gets another: the
+    inverse of SQLAlchemy's own two patterns, checked by reading the result back.
+    """
+    pieces: list[str] = []
+    for i, char in enumerate(sql):
+        pattern = {"\\": compiler.BIND_PARAMS_ESC, ":": compiler.BIND_PARAMS}.get(char)
+        if pattern is not None and pattern.match(sql, i):
+            pieces.append("\\")
+        pieces.append(char)
+    escaped = "".join(pieces)
+    return escaped if text_reading(escaped) == sql else None
+
+
+def python_lines_literal(value: str, indent: str = "    ") -> str:
+    """A Python expression of ``value``, one string literal per line (for a readable diff).
+
+    Not a triple-quoted literal: Alembic indents the code it renders, and
+    would indent the text inside one too.
+    """
+    lines = value.splitlines(keepends=True)
+    if len(lines) <= 1:
+        return repr(value)
+    inner = "".join(f"\n{indent}    {line!r}" for line in lines)
+    return f"({inner}\n{indent})"
+
+
+class _VerbatimDefinition:
+    """Keeps an alembic_utils entity's definition verbatim and renders it readable and exact.
+
+    Mixed into subclasses that keep the library's class names, so that
+    identities in `alembic check` output and the code rendered into revisions
+    (which use the library's classes, never this package) read the same.
+    """
+
+    library_class: Any
+    verbatim_definition: str
+    definition: str
+
+    def _keep_verbatim(self, definition: str) -> None:
+        self.verbatim_definition = strip_terminating_semicolon(definition)
+        # A body no escape can carry keeps the library's escaping;
+        # load_declared_entities refuses such a body in the package.
+        self.definition = escape_for_text(self.verbatim_definition) or self.definition
+
+    if TYPE_CHECKING:  # provided by the entity classes this is mixed into
+
+        def constructor_arguments(self) -> dict[str, Any]: ...
+
+        def to_variable_name(self) -> str: ...
+
+    def render_self_for_migration(self, omit_definition: bool = False) -> str:
+        variable = self.to_variable_name()
+        arguments = self.constructor_arguments()
+        lines = [f"{variable} = {self.library_class.__name__}("]
+        lines += [f"    {name}={value!r}," for name, value in arguments.items()]
+        lines += [f"    definition={python_lines_literal(self.verbatim_definition)},", ")"]
+        replayed = self.library_class(**arguments, definition=self.verbatim_definition)
+        if text_reading(replayed.definition) != self.verbatim_definition:
+            lines += [
+                "# alembic_utils would alter this body's colons or backslashes on its way",
+                "# to the database: its text, escaped once for SQLAlchemy's text().",
+                f"{variable}.definition = {python_lines_literal(self.definition, indent='')}",
+            ]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def render_import_statement(cls) -> str:
+        library = cls.library_class
+        return f"from {library.__module__} import {library.__name__}"
+
+
+# Each class names ReplaceableEntity again: alembic_utils looks for the types
+# whose dropped entities it reports among that class's direct subclasses.
+class PGFunction(_VerbatimDefinition, pg_function.PGFunction, ReplaceableEntity):
+    library_class = pg_function.PGFunction
+
+    def __init__(self, schema: str, signature: str, definition: str) -> None:
+        super().__init__(schema, signature, definition)
+        self._keep_verbatim(definition)
+
+    def constructor_arguments(self) -> dict[str, Any]:
+        return {"schema": self.schema, "signature": self.signature}
+
+
+class PGTrigger(_VerbatimDefinition, pg_trigger.PGTrigger, ReplaceableEntity):
+    library_class = pg_trigger.PGTrigger
+
+    def __init__(
+        self,
+        schema: str,
+        signature: str,
+        definition: str,
+        on_entity: str,
+        is_constraint: bool = False,
+    ) -> None:
+        super().__init__(schema, signature, definition, on_entity, is_constraint)
+        self._keep_verbatim(definition)
+
+    def constructor_arguments(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "signature": self.signature,
+            "on_entity": self.on_entity,
+            "is_constraint": self.is_constraint,
+        }
+
+
+class PGPolicy(_VerbatimDefinition, pg_policy.PGPolicy, ReplaceableEntity):
+    library_class = pg_policy.PGPolicy
+
+    def __init__(self, schema: str, signature: str, definition: str, on_entity: str) -> None:
+        super().__init__(
+            schema=schema, signature=signature, definition=definition, on_entity=on_entity
+        )
+        self._keep_verbatim(definition)
+
+    def constructor_arguments(self) -> dict[str, Any]:
+        return {"schema": self.schema, "signature": self.signature, "on_entity": self.on_entity}
+
+
+SQLEntity = PGFunction | PGTrigger | PGPolicy
+ENTITY_TYPES: tuple[type[SQLEntity], ...] = (PGFunction, PGTrigger, PGPolicy)
 
 
 def split_statements(sql: str) -> list[str]:
@@ -111,10 +261,11 @@ def _dollar_tag_end(sql: str, start: int) -> int | None:
     return None
 
 
-def parse_entity(statement: str) -> ReplaceableEntity:
+def parse_entity(statement: str) -> SQLEntity:
     for entity_type in ENTITY_TYPES:
         try:
-            return entity_type.from_sql(statement)
+            # from_sql builds cls(...), so the subclass, whatever its annotation says.
+            return cast(SQLEntity, entity_type.from_sql(statement))
         except Exception:  # noqa: S112 - alembic_utils signals "not mine" by raising
             continue
     raise SQLDeclarationError(
@@ -127,7 +278,7 @@ def parse_entity(statement: str) -> ReplaceableEntity:
 class DeclaredEntity:
     """A function, trigger or policy with the documentation block above it and its file."""
 
-    entity: ReplaceableEntity
+    entity: SQLEntity
     doc: str | None
     source: str
 
@@ -146,9 +297,15 @@ def load_declared_entities() -> list[DeclaredEntity]:
                     DeclaredEntity(parse_entity(statement), doc, f"{directory}/{path.name}")
                     for statement, doc in split_documented_statements(path.read_text())
                 )
+    for item in declared:
+        if escape_for_text(item.entity.verbatim_definition) is None:
+            raise SQLDeclarationError(
+                f"{item.source}: {item.entity.identity} has a colon or backslash sequence"
+                " that SQLAlchemy's text() cannot pass on unchanged"
+            )
     return declared
 
 
-def load_entities() -> list[ReplaceableEntity]:
+def load_entities() -> list[SQLEntity]:
     """Every function, trigger and policy the package declares, functions first."""
     return [declared.entity for declared in load_declared_entities()]

@@ -26,6 +26,23 @@ def repository_head() -> str:
     return head
 
 
+def scratch_repository(destination: Path) -> Path:
+    """A copy of the package and its Alembic project, to edit as a developer would."""
+    for name in ["alembic.ini", "pyproject.toml"]:
+        shutil.copy(REPO_ROOT / name, destination / name)
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in ["alembic", "sensa_db"]:
+        shutil.copytree(REPO_ROOT / name, destination / name, ignore=ignore)
+    return destination
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of ``old`` in ``path`` (a test's edit that must apply)."""
+    source = path.read_text()
+    assert source.count(old) == 1, f"{old!r} is not exactly once in {path}"
+    path.write_text(source.replace(old, new))
+
+
 class AlembicSandbox:
     def __init__(self, root: Path) -> None:
         shutil.copytree(
@@ -80,15 +97,17 @@ def downgrade() -> None:
 
 
 def run_alembic(
-    *args: str, url: str | None, env: dict[str, str] | None = None
+    *args: str, url: str | None, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT
 ) -> subprocess.CompletedProcess[str]:
+    """``alembic`` in a subprocess; from a scratch repository, its own sensa_db comes first
+    (alembic.ini's prepend_sys_path)."""
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     if url is not None:
         environment["DATABASE_URL"] = url
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "alembic", *args],
-        cwd=REPO_ROOT,
+        cwd=cwd,
         env=environment,
         capture_output=True,
         text=True,

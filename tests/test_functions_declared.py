@@ -44,8 +44,14 @@ TRIGGER_FUNCTIONS = {
     "validate_user_interests",
     "record_audit",
     "reject_audit_log_change",
-    "inherit_concept_map_owner",
-    "propagate_concept_map_owner",
+    "inherit_owner_from_course",
+    "inherit_owner_from_document",
+    "inherit_owner_from_processed_document",
+    "inherit_owner_from_chapter",
+    "propagate_owner_to_documents",
+    "propagate_owner_to_processed_document",
+    "propagate_owner_to_chapters",
+    "propagate_owner_to_chapter_contents",
     "stamp_annotation_cache_key",
 }
 # The worker's protocol (sensa_db/functions/pipeline.sql): volatile, they claim and write.

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
-from alembic_utils.pg_function import PGFunction
-from alembic_utils.pg_policy import PGPolicy
-from alembic_utils.pg_trigger import PGTrigger
+from alembic_utils import pg_function
+from alembic_utils.statement import escape_colon_for_plpgsql
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sensa_db.sql_entities import (
+    PGFunction,
+    PGPolicy,
+    PGTrigger,
     SQLDeclarationError,
+    escape_for_text,
     load_entities,
     parse_entity,
+    python_lines_literal,
     split_documented_statements,
     split_statements,
+    text_reading,
 )
 
 DOMAIN_FILE = """
@@ -84,3 +93,54 @@ def test_malformed_declarations_are_refused_with_the_reason(sql: str, message: s
 def test_the_package_declarations_all_parse() -> None:
     entities = load_entities()
     assert len({(type(e), e.identity) for e in entities}) == len(entities)
+
+
+# Short texts over the characters that matter to text() and to Python literals.
+SQL_TEXT = st.text(alphabet="ab1_:$=\\'\"\n\r ", max_size=12)
+
+
+@given(SQL_TEXT)
+def test_any_body_passes_through_text_unchanged_once_escaped(body: str) -> None:
+    escaped = escape_for_text(body)
+    assert escaped is not None
+    assert text_reading(escaped) == body
+
+
+def test_text_alone_would_alter_colons_and_backslashes() -> None:
+    """The control: without the escape, text() takes :name for a parameter and eats a backslash."""
+    assert text_reading("SELECT :name") is None
+    assert text_reading(r"SELECT '\:x'") == "SELECT ':x'"
+    # alembic_utils' own PL/pgSQL escape leaves \: as it is, so text() drops the backslash.
+    assert text_reading(escape_colon_for_plpgsql(r"'\:x'")) == "':x'"
+
+
+@given(SQL_TEXT)
+def test_a_rendered_literal_reads_back_as_the_same_text(body: str) -> None:
+    assert ast.literal_eval(python_lines_literal(body)) == body
+
+
+def test_a_rendered_definition_is_multi_line_and_uses_the_library_class() -> None:
+    source = "RETURNS text LANGUAGE sql AS $$\n    SELECT 'HH24:MI' -- a: note\n$$"
+    function = PGFunction(schema="public", signature="clock()", definition=source)
+    rendered = function.render_self_for_migration()
+    assert "        \"    SELECT 'HH24:MI' -- a: note\\n\"\n" in rendered, (
+        "a line of SQL, a line of code"
+    )
+    assert "sensa_db" not in rendered + function.render_import_statement()
+    namespace: dict[str, object] = {"PGFunction": pg_function.PGFunction}
+    exec(rendered, namespace)  # noqa: S102 - the code a revision holds
+    replayed = namespace["public_clock"]
+    assert isinstance(replayed, pg_function.PGFunction)
+    assert text_reading(replayed.definition) == source
+
+
+def test_a_plpgsql_body_alembic_utils_would_alter_is_rendered_already_escaped() -> None:
+    source = "RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN '\\:x'; END $$"
+    function = PGFunction(schema="public", signature="slash()", definition=source)
+    rendered = function.render_self_for_migration()
+    namespace: dict[str, object] = {"PGFunction": pg_function.PGFunction}
+    exec(rendered, namespace)  # noqa: S102 - the code a revision holds
+    replayed = namespace["public_slash"]
+    assert isinstance(replayed, pg_function.PGFunction)
+    assert text_reading(replayed.definition) == source
+    assert "public_slash.definition = " in rendered

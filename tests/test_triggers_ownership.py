@@ -1,4 +1,4 @@
-"""inherit_concept_map_owner() and propagate_concept_map_owner(): the owner stamped below courses.
+"""The inherit_owner_from_* and propagate_owner_to_* triggers: the owner stamped below courses.
 
 Run as admin_role (tests/conftest.py's session), which sees every row, except
 where a learner's own write is the point.

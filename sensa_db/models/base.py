@@ -90,7 +90,7 @@ def bool_column(default: bool) -> Mapped[bool]:
 
 CONCEPT_MAP_OWNER_COMMENT = (
     "the learner who owns the row, copied from its parent by the"
-    " inherit_concept_map_owner() trigger; row-level security filters on it"
+    " inherit_owner_from_* triggers; row-level security filters on it"
 )
 
 

@@ -3,7 +3,7 @@
  * document, its chapters, keywords, relationships and chapter complexity.
  *
  * Every row carries its owner in user_id, stamped from its parent by
- * inherit_concept_map_owner() (sensa_db/triggers/ownership.sql) and never
+ * the inherit_owner_from_* triggers (sensa_db/triggers/ownership.sql) and never
  * chosen by the writer, so every learner policy here is user_id = the request
  * context: an index lookup, the same test as on courses. Until revision
  * 9d2c41e07b35 each policy selected its parent's visible ids and the parent's

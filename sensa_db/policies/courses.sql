@@ -2,7 +2,7 @@
  * Row-level security for courses and the documents uploaded to them.
  *
  * A course belongs to courses.user_id. A document belongs to the owner of its
- * course, which inherit_concept_map_owner() stamps on the document's own
+ * course, which inherit_owner_from_course() stamps on the document's own
  * user_id (see sensa_db/triggers/ownership.sql): a document in a course the
  * learner cannot see gets no owner and is refused.
  *

@@ -31,9 +31,9 @@ SECURITY DEFINER
 SET search_path = ''
 AS $$
 DECLARE
-    course_ids uuid[] := '{}';
-    feedback_types public.feedback_type_enum[] := '{}';
-    ratings integer[] := '{}';
+    course_ids uuid[] := '{}'::uuid[];
+    feedback_types public.feedback_type_enum[] := '{}'::public.feedback_type_enum[];
+    ratings integer[] := '{}'::integer[];
     touched record;
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN

@@ -8,7 +8,6 @@ import pytest
 
 from tests.infra.configuration import (
     ENVIRONMENTS,
-    MODULE,
     environment,
     platform_argument,
     platform_module,
@@ -28,24 +27,15 @@ def parameter_group() -> dict[str, str]:
     [
         ("log_min_duration_statement", "1000"),
         ("rds.force_ssl", "1"),
-        # Serial HNSW builds until pgvector >= 0.8.2 (CVE-2026-3172).
-        ("max_parallel_maintenance_workers", "0"),
     ],
 )
 def test_parameter_group_setting(name: str, value: str) -> None:
     assert parameter_group()[name] == value
 
 
-def test_parallel_hnsw_workaround_is_explained_where_it_is_set() -> None:
-    source = (MODULE / "database.tf").read_text(encoding="utf-8")
-    comment_then_parameter = re.search(
-        r"((?:^ *#.*\n)+) *parameter \{\n *name *= \"max_parallel_maintenance_workers\"",
-        source,
-        re.MULTILINE,
-    )
-    assert comment_then_parameter, "max_parallel_maintenance_workers needs a comment above it"
-    assert "CVE-2026-3172" in comment_then_parameter.group(1)
-    assert "0.8.2" in comment_then_parameter.group(1)
+def test_hnsw_builds_may_use_parallel_workers() -> None:
+    """pgvector >= 0.8.2 builds HNSW indexes in parallel safely: no serial-build workaround."""
+    assert "max_parallel_maintenance_workers" not in parameter_group()
 
 
 def test_database_instance_security_and_observability() -> None:

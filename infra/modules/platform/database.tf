@@ -36,16 +36,6 @@ resource "aws_db_parameter_group" "postgres15" {
     value = "1"
   }
 
-  # pgvector < 0.8.2 can build a corrupt HNSW index when the build runs with
-  # parallel workers (CVE-2026-3172). Until the engine minor version in use
-  # ships pgvector >= 0.8.2, index builds run serially; remove this parameter
-  # once `SELECT extversion FROM pg_extension WHERE extname = 'vector'`
-  # reports 0.8.2 or later on every instance.
-  parameter {
-    name  = "max_parallel_maintenance_workers"
-    value = "0"
-  }
-
   parameter {
     name         = "max_connections"
     value        = tostring(var.db_max_connections)
