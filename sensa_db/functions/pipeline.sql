@@ -328,8 +328,8 @@ DECLARE
     stored public.pipeline_results%ROWTYPE;
     document public.course_documents%ROWTYPE;
     made uuid;
-    expected integer;
-    related integer;
+    expected bigint;
+    related bigint;
 BEGIN
     SELECT r.* INTO stored FROM public.pipeline_results r WHERE r.cache_key = p_cache_key;
     IF NOT FOUND THEN
