@@ -194,7 +194,7 @@ wait_for_streaming() {
   for _ in $(seq 1 60); do standby_streaming && return 0; sleep 0.5; done
   return 1
 }
-if [ "$(cluster_status standby)" = online ] && wait_for_streaming; then
+if [[ "$(cluster_status standby)" == online* ]] && wait_for_streaming; then
   note "streaming"
 else
   # Made afresh whenever it is not streaming: a stopped standby may have
