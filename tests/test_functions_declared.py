@@ -27,6 +27,7 @@ STABLE = {
     "search_courses",
     "search_keywords",
     "find_duplicate_document",
+    "current_learner_id",
 }
 TRIGGER_FUNCTIONS = {
     "update_updated_at_column",
