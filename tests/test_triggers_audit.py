@@ -36,12 +36,6 @@ def audit_rows(connection: Connection, table: str, record_id: uuid.UUID) -> list
     )
 
 
-def act_as(connection: Connection, user_id: uuid.UUID) -> None:
-    connection.execute(
-        text("SELECT set_config('app.current_user_id', :u, true)"), {"u": str(user_id)}
-    )
-
-
 @pytest.mark.parametrize(("table", "key"), sorted(AUDITED.items()))
 def test_insert_update_and_delete_of_each_learner_table_are_recorded(
     session: Session, connection: Connection, table: str, key: str
@@ -50,7 +44,7 @@ def test_insert_update_and_delete_of_each_learner_table_are_recorded(
     record_id = connection.scalar(
         text(f"SELECT {key} FROM {table} WHERE user_id = :u"), {"u": graph.user.user_id}
     )
-    act_as(connection, graph.user.user_id)
+    set_transaction_user(connection, graph.user.user_id)
     connection.execute(
         text(f"UPDATE {table} SET {key} = {key}, user_id = user_id WHERE {key} = :r"),
         {"r": record_id},
