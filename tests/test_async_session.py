@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import MissingGreenlet
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -50,7 +50,7 @@ def test_a_learners_graph_loads_eagerly_through_an_async_learner_session(
                 assert await session.scalar(text("SELECT current_learner_id()")) == first.user_id
                 lazy = await session.get(Course, first.course_id)
                 assert lazy is not None
-                with pytest.raises(MissingGreenlet):
+                with pytest.raises(StatementError, match="greenlet_spawn has not been called"):
                     _ = lazy.processed_documents
             async with sessions() as anonymous:
                 assert (await anonymous.scalars(select(Course.course_id))).all() == []
