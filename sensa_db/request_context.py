@@ -20,9 +20,10 @@ transaction the session begins names the learner first::
 With a Core connection, call :func:`set_transaction_user` inside the
 transaction. Works with psycopg 3 (sync and async) and psycopg2 URLs alike.
 
-On psycopg 3 the name travels with the transaction's BEGIN in one pipeline:
-naming the learner costs no round trip of its own (psycopg2 has no pipeline
-and pays one).
+Naming the learner costs one round trip per transaction, the
+``set_current_user_id`` call (psycopg 3 waits for BEGIN's reply even in
+pipeline mode, so the two cannot share one). What that costs beside a bare
+statement: ``python -m sensa_db.benchmark.round_trips`` (docs/OPERATIONS.md).
 """
 
 from __future__ import annotations
@@ -31,47 +32,18 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
-import psycopg
-from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.util import await_only
 
 LEARNER_INFO_KEY = "sensa_db.learner_id"
 
 # A text parameter cast in SQL: psycopg2 does not adapt uuid.UUID by itself.
 _SET_CURRENT_USER_ID = text("SELECT public.set_current_user_id(CAST(:user_id AS uuid))")
-_SET_CURRENT_USER_ID_PSYCOPG = "SELECT public.set_current_user_id(%s)"
-
-
-def _pipelined(driver: psycopg.Connection[object], user_id: uuid.UUID | None) -> None:
-    with driver.pipeline():
-        driver.execute(_SET_CURRENT_USER_ID_PSYCOPG, (user_id,))
-
-
-async def _pipelined_async(
-    driver: psycopg.AsyncConnection[object], user_id: uuid.UUID | None
-) -> None:
-    async with driver.pipeline():
-        await driver.execute(_SET_CURRENT_USER_ID_PSYCOPG, (user_id,))
 
 
 def set_transaction_user(connection: Connection, user_id: uuid.UUID | None) -> None:
     """Make the connection's current transaction act for ``user_id`` (None: for no one)."""
-    driver = connection.connection.driver_connection
-    # Only before psycopg has sent BEGIN: then BEGIN and the name share one
-    # round trip. Later in a transaction, or in autocommit, a plain statement.
-    if (
-        isinstance(driver, psycopg.Connection | psycopg.AsyncConnection)
-        and not driver.autocommit
-        and driver.info.transaction_status == TransactionStatus.IDLE
-    ):
-        if isinstance(driver, psycopg.AsyncConnection):
-            await_only(_pipelined_async(driver, user_id))
-        else:
-            _pipelined(driver, user_id)
-        return
     connection.execute(_SET_CURRENT_USER_ID, {"user_id": None if user_id is None else str(user_id)})
 
 
