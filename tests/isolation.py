@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -93,13 +93,22 @@ class Detector:
                 self.leaks.append(f"{kind.name}: named {named}, got a row of {owner}")
 
 
-def pick(rng: random.Random, kinds: tuple[Kind, ...], seeded: Seeded) -> tuple[Kind, SeededLearner]:
-    return rng.choice(kinds), rng.choice(seeded.learners)
+@dataclass(frozen=True)
+class Workload:
+    """What every client runs: ``per_client`` transactions of ``kinds``, checked by ``detector``."""
 
+    seeded: Seeded
+    detector: Detector
+    kinds: tuple[Kind, ...]
+    per_client: int
 
-def client_rng(client: int) -> random.Random:
-    """Each client's reproducible choice of transactions."""
-    return random.Random(client)  # noqa: S311 - a workload, not a secret
+    def transactions(self, client: int) -> Iterator[tuple[Kind, SeededLearner, SeededLearner]]:
+        """Client ``client``'s reproducible draw: the kind, the learner it names, and
+        another learner to pass where an argument names one."""
+        rng = random.Random(client)  # noqa: S311 - a workload, not a secret
+        for _ in range(self.per_client):
+            learners = self.seeded.learners
+            yield rng.choice(self.kinds), rng.choice(learners), rng.choice(learners)
 
 
 def orm_read(session: Session) -> list[uuid.UUID]:

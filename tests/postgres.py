@@ -59,14 +59,7 @@ class PostgresServer:
     def close_pooled_connections(self, dbname: str) -> None:
         """Make PgBouncer (this server, through_pgbouncer()) close its server connections to
         ``dbname``, which the owner cannot terminate, so that the database can be dropped."""
-        with psycopg.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            dbname="pgbouncer",
-            autocommit=True,
-        ) as console:
+        with self.connect("pgbouncer") as console:
             # The admin console speaks only the simple query protocol.
             for command in (f"KILL {dbname}", f"RESUME {dbname}"):
                 result = console.pgconn.exec_(command.encode())

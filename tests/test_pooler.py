@@ -36,10 +36,9 @@ from tests.isolation import (
     Detector,
     Kind,
     Seeded,
-    client_rng,
+    Workload,
     functions_read,
     orm_read,
-    pick,
     seed,
 )
 from tests.postgres import EXTENSIONS_TEMPLATE, PostgresServer, alembic_config, upgrade
@@ -87,22 +86,14 @@ def _app_url(pg_server: PostgresServer, dbname: str) -> str:
     return pg_server.through_pgbouncer().url(dbname, user=TEST_LOGINS[APP_ROLE])
 
 
-def _sync_client(
-    engine: Engine,
-    seeded: Seeded,
-    detector: Detector,
-    kinds: tuple[Kind, ...],
-    count: int,
-    client: int,
-) -> None:
-    rng = client_rng(client)
+def _sync_client(engine: Engine, workload: Workload, client: int) -> None:
     factory = sessionmaker(engine)
-    for _ in range(count):
-        kind, learner = pick(rng, kinds, seeded)
+    detector = workload.detector
+    for kind, learner, other in workload.transactions(client):
         if kind in (Kind.ORM_READ, Kind.FUNCTIONS, Kind.FAILS_MIDWAY):
             with learner_session(factory, learner.user_id) as session:
                 if kind is Kind.FUNCTIONS:
-                    rows = functions_read(session, rng.choice(seeded.learners).user_id)
+                    rows = functions_read(session, other.user_id)
                 else:
                     if kind is Kind.FAILS_MIDWAY:
                         with pytest.raises(DBAPIError, match="division by zero"):
@@ -127,43 +118,31 @@ def _sync_client(
 
 
 def _run_sync(url: str, seeded: Seeded, kinds: tuple[Kind, ...], transactions: int) -> Detector:
-    detector = Detector(seeded.owners)
+    workload = Workload(seeded, Detector(seeded.owners), kinds, transactions // CLIENTS)
     # One engine per client, as 32 API processes would have, each with make_engine's defaults.
     engines = [make_engine(url) for _ in range(CLIENTS)]
     try:
         with ThreadPoolExecutor(CLIENTS) as pool:
             futures = [
-                pool.submit(
-                    _sync_client, engine, seeded, detector, kinds, transactions // CLIENTS, i
-                )
-                for i, engine in enumerate(engines)
+                pool.submit(_sync_client, engine, workload, i) for i, engine in enumerate(engines)
             ]
             for future in futures:
                 future.result(timeout=DEADLINE_SECONDS)
     finally:
         for engine in engines:
             engine.dispose()
-    return detector
+    return workload.detector
 
 
-async def _async_client(
-    engine: AsyncEngine,
-    seeded: Seeded,
-    detector: Detector,
-    kinds: tuple[Kind, ...],
-    count: int,
-    client: int,
-) -> None:
-    rng = client_rng(client)
+async def _async_client(engine: AsyncEngine, workload: Workload, client: int) -> None:
     factory = async_sessionmaker(engine)
-    for _ in range(count):
-        kind, learner = pick(rng, kinds, seeded)
+    detector = workload.detector
+    for kind, learner, other in workload.transactions(client):
         if kind in (Kind.ORM_READ, Kind.FUNCTIONS, Kind.FAILS_MIDWAY):
             async with async_learner_session(factory, learner.user_id) as session:
                 if kind is Kind.FUNCTIONS:
-                    other = str(rng.choice(seeded.learners).user_id)
                     rows = [
-                        *await session.scalars(SEARCH_COURSES, {"other": other}),
+                        *await session.scalars(SEARCH_COURSES, {"other": str(other.user_id)}),
                         *await session.scalars(SIMILAR_DOCUMENTS, {"embedding": EMBEDDING_LITERAL}),
                     ]
                 else:
@@ -190,24 +169,15 @@ async def _async_client(
 
 
 async def _run_async(url: str, seeded: Seeded, transactions: int) -> Detector:
-    detector = Detector(seeded.owners)
+    workload = Workload(seeded, Detector(seeded.owners), PACKAGE_KINDS, transactions // CLIENTS)
     engines = [make_async_engine(url) for _ in range(CLIENTS)]
     try:
-        await asyncio.wait_for(
-            asyncio.gather(
-                *(
-                    _async_client(
-                        engine, seeded, detector, PACKAGE_KINDS, transactions // CLIENTS, i
-                    )
-                    for i, engine in enumerate(engines)
-                )
-            ),
-            DEADLINE_SECONDS,
-        )
+        clients = (_async_client(engine, workload, i) for i, engine in enumerate(engines))
+        await asyncio.wait_for(asyncio.gather(*clients), DEADLINE_SECONDS)
     finally:
         for engine in engines:
             await engine.dispose()
-    return detector
+    return workload.detector
 
 
 def _report(label: str, detector: Detector, started: float) -> None:
