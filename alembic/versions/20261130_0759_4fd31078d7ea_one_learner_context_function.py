@@ -53,7 +53,7 @@ def upgrade() -> None:
     public_current_learner_id = PGFunction(
         schema="public",
         signature="current_learner_id()",
-        definition="returns uuid\nLANGUAGE sql\nSTABLE\nPARALLEL SAFE\nSECURITY INVOKER\nSET search_path = ''\nAS $$\n    SELECT CASE\n        WHEN pg_catalog.current_setting('app.current_user_txn', true)\n            = CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS text)\n        THEN CAST(nullif(pg_catalog.current_setting('app.current_user_id', true), '') AS uuid)\n    END;\n$$",
+        definition="returns uuid\nLANGUAGE sql\nSTABLE\nPARALLEL SAFE\nSECURITY INVOKER\nAS $$\n    SELECT CASE\n        WHEN pg_catalog.current_setting('app.current_user_txn', true)\n            OPERATOR(pg_catalog.=)\n            CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS pg_catalog.text)\n        THEN CAST(NULLIF(pg_catalog.current_setting('app.current_user_id', true), '') AS uuid)\n    END;\n$$",
     )
     op.create_entity(public_current_learner_id)
 
@@ -800,7 +800,7 @@ def downgrade() -> None:
     public_current_learner_id = PGFunction(
         schema="public",
         signature="current_learner_id()",
-        definition="returns uuid\nLANGUAGE sql\nSTABLE\nPARALLEL SAFE\nSECURITY INVOKER\nSET search_path = ''\nAS $$\n    SELECT CASE\n        WHEN pg_catalog.current_setting('app.current_user_txn', true)\n            = CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS text)\n        THEN CAST(nullif(pg_catalog.current_setting('app.current_user_id', true), '') AS uuid)\n    END;\n$$",
+        definition="returns uuid\nLANGUAGE sql\nSTABLE\nPARALLEL SAFE\nSECURITY INVOKER\nAS $$\n    SELECT CASE\n        WHEN pg_catalog.current_setting('app.current_user_txn', true)\n            OPERATOR(pg_catalog.=)\n            CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS pg_catalog.text)\n        THEN CAST(NULLIF(pg_catalog.current_setting('app.current_user_id', true), '') AS uuid)\n    END;\n$$",
     )
     op.drop_entity(public_current_learner_id)
     op.execute("REVOKE EXECUTE ON FUNCTION public.set_current_user_id(uuid) FROM admin_role")
