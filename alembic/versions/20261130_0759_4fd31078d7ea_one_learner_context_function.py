@@ -6,8 +6,6 @@ of the current_setting expression. It honours only a learner named by
 set_current_user_id() in the same transaction, which now also records that
 transaction's start time: a session-level SET app.current_user_id (which a
 transaction-pooling PgBouncer would hand to later clients) names no one.
-admin_role may now name the learner it acts for, so that its changes are
-audited under that learner.
 
 Revision ID: 4fd31078d7ea
 Revises: e7a1c94b3f58
@@ -48,7 +46,6 @@ def upgrade() -> None:
         definition="returns void\nLANGUAGE sql\nVOLATILE\nSECURITY INVOKER\nSET search_path = ''\nAS $$\n    SELECT\n        pg_catalog.set_config('app.current_user_id', coalesce(CAST(p_user_id AS text), ''), true),\n        pg_catalog.set_config(\n            'app.current_user_txn',\n            CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS text),\n            true\n        );\n$$",
     )
     op.replace_entity(public_set_current_user_id)
-    op.execute("GRANT EXECUTE ON FUNCTION public.set_current_user_id(uuid) TO admin_role")
 
     public_current_learner_id = PGFunction(
         schema="public",
@@ -803,7 +800,6 @@ def downgrade() -> None:
         definition="returns uuid\nLANGUAGE sql\nSTABLE\nPARALLEL SAFE\nSECURITY INVOKER\nAS $$\n    SELECT CASE\n        WHEN pg_catalog.current_setting('app.current_user_txn', true)\n            OPERATOR(pg_catalog.=)\n            CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS pg_catalog.text)\n        THEN CAST(NULLIF(pg_catalog.current_setting('app.current_user_id', true), '') AS uuid)\n    END;\n$$",
     )
     op.drop_entity(public_current_learner_id)
-    op.execute("REVOKE EXECUTE ON FUNCTION public.set_current_user_id(uuid) FROM admin_role")
 
     public_set_current_user_id = PGFunction(
         schema="public",
