@@ -237,15 +237,18 @@ step "PgBouncer on 127.0.0.1:${PGBOUNCER_PORT}, transaction pooling, in front of
 # Debian package's default service (same port, empty [databases]) is stopped.
 PGBOUNCER_DIR=/var/lib/postgresql/sensa-db-pgbouncer
 PGBOUNCER_PID="$PGBOUNCER_DIR/pgbouncer.pid"
-pgbouncer_running() { [ -f "$PGBOUNCER_PID" ] && as_postgres kill -0 "$(cat "$PGBOUNCER_PID")" 2>/dev/null; }
+# Pid files are read as postgres: our directory is private to it (userlist.txt).
+pid_in() { as_postgres cat "$1" 2>/dev/null; }
+pgbouncer_running() { local pid; pid="$(pid_in "$PGBOUNCER_PID")" && [ -n "$pid" ] && as_postgres kill -0 "$pid" 2>/dev/null; }
 port_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet pgbouncer 2>/dev/null; then
   note "stopping and disabling Debian's default pgbouncer service"
   as_root systemctl disable --now pgbouncer >/dev/null 2>&1
 fi
-if [ -f /var/run/postgresql/pgbouncer.pid ] && as_postgres kill -0 "$(cat /var/run/postgresql/pgbouncer.pid)" 2>/dev/null; then
-  note "stopping Debian's default pgbouncer (pid $(cat /var/run/postgresql/pgbouncer.pid))"
-  as_postgres kill "$(cat /var/run/postgresql/pgbouncer.pid)"
+debian_pid="$(pid_in /var/run/postgresql/pgbouncer.pid || true)"
+if [ -n "$debian_pid" ] && as_postgres kill -0 "$debian_pid" 2>/dev/null; then
+  note "stopping Debian's default pgbouncer (pid $debian_pid)"
+  as_postgres kill "$debian_pid"
   for _ in $(seq 1 20); do port_listening "$PGBOUNCER_PORT" || break; sleep 0.25; done
 fi
 as_root install -d -o postgres -g postgres -m 0700 "$PGBOUNCER_DIR"
@@ -287,18 +290,18 @@ if [ "$(as_postgres cat "$PGBOUNCER_DIR/pgbouncer.ini" 2>/dev/null)" != "$pgboun
 fi
 if pgbouncer_running && [ "$config_changed" -eq 1 ]; then
   note "restarting with the new configuration"
-  as_postgres kill "$(cat "$PGBOUNCER_PID")"
+  as_postgres kill "$(pid_in "$PGBOUNCER_PID")"
   for _ in $(seq 1 40); do pgbouncer_running || break; sleep 0.25; done
 fi
 if pgbouncer_running; then
-  note "running (pid $(cat "$PGBOUNCER_PID"))"
+  note "running (pid $(pid_in "$PGBOUNCER_PID"))"
 else
   port_listening "$PGBOUNCER_PORT" && die "port ${PGBOUNCER_PORT} is taken by another process: set SENSA_PGBOUNCER_PORT"
   as_postgres pgbouncer -d -q "$PGBOUNCER_DIR/pgbouncer.ini" \
     || die "PgBouncer did not start: see $PGBOUNCER_DIR/pgbouncer.log"
   for _ in $(seq 1 40); do port_listening "$PGBOUNCER_PORT" && break; sleep 0.25; done
   port_listening "$PGBOUNCER_PORT" || die "PgBouncer does not listen on ${PGBOUNCER_PORT}: see $PGBOUNCER_DIR/pgbouncer.log"
-  note "started (pid $(cat "$PGBOUNCER_PID"))"
+  note "started (pid $(pid_in "$PGBOUNCER_PID"))"
 fi
 
 step "Python virtualenv ${VENV}"
