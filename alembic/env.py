@@ -31,8 +31,10 @@ from sensa_db.migration_safety import (
     APPLICATION_NAME,
     MigrationLockTimeoutError,
     MigrationSettingError,
+    MigrationThroughPoolerError,
     lock_wait_seconds,
     migration_lock,
+    refuse_pooled_connection,
     session_timeout_statements,
 )
 from sensa_db.models import metadata
@@ -109,6 +111,7 @@ def _run_locked(engine: Engine) -> None:
         migration_lock(engine, wait_seconds=lock_wait_seconds()),
         engine.connect() as connection,
     ):
+        refuse_pooled_connection(connection)
         for statement in session_timeout_statements():
             connection.execute(text(statement))
         connection.commit()
@@ -141,7 +144,12 @@ def run_migrations_online() -> None:
             _run_locked(engine)
         finally:
             engine.dispose()
-    except (DatabaseURLError, MigrationSettingError, MigrationLockTimeoutError) as exc:
+    except (
+        DatabaseURLError,
+        MigrationSettingError,
+        MigrationLockTimeoutError,
+        MigrationThroughPoolerError,
+    ) as exc:
         raise SystemExit(f"alembic: {exc}") from None
 
 

@@ -8,6 +8,8 @@
 #   SENSA_PGUSER      owner/migration login role    (default sensa_owner)
 #   SENSA_PGPASSWORD  its password, local use only  (default sensa_local_only)
 #   SENSA_PGDATABASE  the development database      (default sensa)
+#   SENSA_PGBOUNCER_PORT  PgBouncer, transaction mode, on 127.0.0.1 (default 6432)
+#   SENSA_STANDBY_PORT    hot standby cluster 15/standby, streaming (default 5433)
 #   SENSA_VENV        virtualenv path               (default .venv)
 set -Eeuo pipefail
 
@@ -21,6 +23,8 @@ PGPORT="${SENSA_PGPORT:-5432}"
 PGUSER_NAME="${SENSA_PGUSER:-sensa_owner}"
 PGPASSWORD_VALUE="${SENSA_PGPASSWORD:-sensa_local_only}"
 PGDATABASE_NAME="${SENSA_PGDATABASE:-sensa}"
+PGBOUNCER_PORT="${SENSA_PGBOUNCER_PORT:-6432}"
+STANDBY_PORT="${SENSA_STANDBY_PORT:-5433}"
 # Every database this project creates (dev, tests, benchmark) is cloned from
 # this template, which already holds the extensions: creating `vector` and
 # `postgis` needs a superuser, and the owner role deliberately is not one (as
@@ -188,6 +192,132 @@ if ! psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${P
   psql_super -d postgres -c "CREATE DATABASE \"${PGDATABASE_NAME}\" OWNER \"${PGUSER_NAME}\" TEMPLATE ${TEMPLATE_DB}"
 fi
 
+step "hot standby ${PG_MAJOR}/standby on port ${STANDBY_PORT}, streaming from ${PG_MAJOR}/main"
+# A second cluster made with pg_basebackup, like an RDS read replica: tests
+# run the read-only work there. It replicates as the postgres OS user over the
+# local socket (Debian's pg_hba allows `local replication all peer`), so the
+# primary needs no replication role or pg_hba entry of ours.
+STANDBY_DATA="/var/lib/postgresql/${PG_MAJOR}/standby"
+STANDBY_SLOT=sensa_db_standby
+cluster_status() { pg_lsclusters -h 2>/dev/null | awk -v v="${PG_MAJOR}" -v c="$1" '$1==v && $2==c {print $4}'; }
+standby_streaming() {
+  [ "$(as_postgres psql -X -tAq -p "$STANDBY_PORT" -d postgres \
+    -c "SELECT pg_is_in_recovery() AND EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming')" 2>/dev/null)" = t ]
+}
+wait_for_streaming() {
+  for _ in $(seq 1 60); do standby_streaming && return 0; sleep 0.5; done
+  return 1
+}
+if [[ "$(cluster_status standby)" == online* ]] && wait_for_streaming; then
+  note "streaming"
+else
+  # Made afresh whenever it is not streaming: a stopped standby may have
+  # fallen behind the WAL the primary keeps, and its data is all replay.
+  if pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}' | grep -qx "${PG_MAJOR}/standby"; then
+    note "not streaming: dropping and recreating it"
+    as_root pg_dropcluster --stop "${PG_MAJOR}" standby
+  fi
+  # A replication slot keeps the primary's WAL until the standby has it: the
+  # tests create databases fast enough to recycle a segment before a standby
+  # without one reads it. max_slot_wal_keep_size bounds what a stopped standby
+  # can hold back (it is then made afresh here).
+  replication_conf="$(printf '%s\n' "# Written by sensa-db scripts/setup.sh; edits are overwritten." \
+    "max_slot_wal_keep_size = '4GB'")"
+  if [ "$(cat "$conf_d/sensa-db-replication.conf" 2>/dev/null)" != "$replication_conf" ]; then
+    printf '%s\n' "$replication_conf" | as_root tee "$conf_d/sensa-db-replication.conf" >/dev/null
+    as_root pg_ctlcluster "${PG_MAJOR}" main reload
+  fi
+  psql_super -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+    WHERE slot_name = '${STANDBY_SLOT}' AND NOT active" >/dev/null
+  note "pg_basebackup of ${PG_MAJOR}/main"
+  as_root pg_createcluster "${PG_MAJOR}" standby --port "$STANDBY_PORT" >/dev/null
+  printf '%s\n' "# Written by sensa-db scripts/setup.sh; edits are overwritten." \
+    "listen_addresses = 'localhost'" "hot_standby = on" \
+    "# Queries on the standby hold back the primary's vacuum instead of being cancelled." \
+    "hot_standby_feedback = on" \
+    | as_root tee "/etc/postgresql/${PG_MAJOR}/standby/conf.d/sensa-db.conf" >/dev/null
+  as_postgres rm -rf "$STANDBY_DATA"
+  as_postgres pg_basebackup -h /var/run/postgresql -p "$PGPORT" -D "$STANDBY_DATA" \
+    --write-recovery-conf --wal-method=stream --checkpoint=fast --create-slot --slot="$STANDBY_SLOT" \
+    || die "pg_basebackup from ${PG_MAJOR}/main failed"
+  as_root pg_ctlcluster "${PG_MAJOR}" standby start \
+    || die "the standby did not start: see /var/log/postgresql/postgresql-${PG_MAJOR}-standby.log"
+  wait_for_streaming || die "the standby started but does not stream from ${PG_MAJOR}/main"
+  note "streaming"
+fi
+
+step "PgBouncer on 127.0.0.1:${PGBOUNCER_PORT}, transaction pooling, in front of ${PG_MAJOR}/main"
+# Our own instance, configured and run from a directory this script owns: the
+# Debian package's default service (same port, empty [databases]) is stopped.
+PGBOUNCER_DIR=/var/lib/postgresql/sensa-db-pgbouncer
+PGBOUNCER_PID="$PGBOUNCER_DIR/pgbouncer.pid"
+# Pid files are read as postgres: our directory is private to it (userlist.txt).
+pid_in() { as_postgres cat "$1" 2>/dev/null; }
+pgbouncer_running() { local pid; pid="$(pid_in "$PGBOUNCER_PID")" && [ -n "$pid" ] && as_postgres kill -0 "$pid" 2>/dev/null; }
+port_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet pgbouncer 2>/dev/null; then
+  note "stopping and disabling Debian's default pgbouncer service"
+  as_root systemctl disable --now pgbouncer >/dev/null 2>&1
+fi
+debian_pid="$(pid_in /var/run/postgresql/pgbouncer.pid || true)"
+if [ -n "$debian_pid" ] && as_postgres kill -0 "$debian_pid" 2>/dev/null; then
+  note "stopping Debian's default pgbouncer (pid $debian_pid)"
+  as_postgres kill "$debian_pid"
+  for _ in $(seq 1 20); do port_listening "$PGBOUNCER_PORT" || break; sleep 0.25; done
+fi
+as_root install -d -o postgres -g postgres -m 0700 "$PGBOUNCER_DIR"
+# Every login tests, seeds and the benchmark use on the local cluster shares
+# the owner's local-only password (tests/rls.py, sensa_db/benchmark/loading.py).
+PGBOUNCER_LOGINS=("$PGUSER_NAME" sensa_test_app sensa_test_worker sensa_test_admin sensa_bench_app sensa_bench_admin)
+userlist="$(for login in "${PGBOUNCER_LOGINS[@]}"; do printf '"%s" "%s"\n' "$login" "$PGPASSWORD_VALUE"; done)"
+pgbouncer_ini="$(cat <<INI
+; Written by sensa-db scripts/setup.sh; edits are overwritten.
+[databases]
+; Any database name, test databases included, goes to the primary.
+* = host=127.0.0.1 port=${PGPORT}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = ${PGBOUNCER_PORT}
+unix_socket_dir =
+pool_mode = transaction
+auth_type = scram-sha-256
+auth_file = ${PGBOUNCER_DIR}/userlist.txt
+max_client_conn = 500
+default_pool_size = 20
+; Not run in transaction mode (server_reset_query_always = 0): the learner
+; context is per transaction and ignored outside the transaction that set it.
+server_reset_query = DISCARD ALL
+ignore_startup_parameters = extra_float_digits
+admin_users = ${PGUSER_NAME}
+logfile = ${PGBOUNCER_DIR}/pgbouncer.log
+pidfile = ${PGBOUNCER_PID}
+INI
+)"
+config_changed=0
+if [ "$(as_postgres cat "$PGBOUNCER_DIR/pgbouncer.ini" 2>/dev/null)" != "$pgbouncer_ini" ] \
+   || [ "$(as_postgres cat "$PGBOUNCER_DIR/userlist.txt" 2>/dev/null)" != "$userlist" ]; then
+  note "writing $PGBOUNCER_DIR/pgbouncer.ini and userlist.txt"
+  printf '%s\n' "$pgbouncer_ini" | as_postgres tee "$PGBOUNCER_DIR/pgbouncer.ini" >/dev/null
+  ( umask 077; printf '%s\n' "$userlist" | as_postgres tee "$PGBOUNCER_DIR/userlist.txt" >/dev/null )
+  config_changed=1
+fi
+if pgbouncer_running && [ "$config_changed" -eq 1 ]; then
+  note "restarting with the new configuration"
+  as_postgres kill "$(pid_in "$PGBOUNCER_PID")"
+  for _ in $(seq 1 40); do pgbouncer_running || break; sleep 0.25; done
+fi
+if pgbouncer_running; then
+  note "running (pid $(pid_in "$PGBOUNCER_PID"))"
+else
+  port_listening "$PGBOUNCER_PORT" && die "port ${PGBOUNCER_PORT} is taken by another process: set SENSA_PGBOUNCER_PORT"
+  as_postgres pgbouncer -d -q "$PGBOUNCER_DIR/pgbouncer.ini" \
+    || die "PgBouncer did not start: see $PGBOUNCER_DIR/pgbouncer.log"
+  for _ in $(seq 1 40); do port_listening "$PGBOUNCER_PORT" && break; sleep 0.25; done
+  port_listening "$PGBOUNCER_PORT" || die "PgBouncer does not listen on ${PGBOUNCER_PORT}: see $PGBOUNCER_DIR/pgbouncer.log"
+  note "started (pid $(pid_in "$PGBOUNCER_PID"))"
+fi
+
 step "Python virtualenv ${VENV}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV" || die "cannot create a virtualenv (python3-venv missing?)"
@@ -204,3 +334,4 @@ fi
 
 step "ready"
 note "DATABASE_URL=postgresql://${PGUSER_NAME}:${PGPASSWORD_VALUE}@localhost:${PGPORT}/${PGDATABASE_NAME}"
+note "through PgBouncer: port ${PGBOUNCER_PORT}; hot standby (read-only): port ${STANDBY_PORT}"

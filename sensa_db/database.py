@@ -14,6 +14,11 @@ one of them resolves the database the same way. In order:
      ``SENSA_DB_HOST``/``SENSA_DB_PORT``/``SENSA_DB_NAME``, with a token (valid
      15 minutes) generated for every new connection, never stored in the URL.
 
+A read replica (optional) comes from ``SENSA_DB_REPLICA_URL``, else from
+``SENSA_DB_REPLICA_HOST`` (and ``SENSA_DB_REPLICA_PORT``): the primary's source
+above with the replica's endpoint, the same secret or IAM user
+(:func:`resolve_replica` and ``sensa_db.replicas``).
+
 Against RDS (a secret, IAM, or an ``*.rds.amazonaws.com`` host) the connection
 always requires TLS: ``sslmode=require`` unless ``SENSA_DB_SSLMODE`` asks for
 ``verify-ca`` or ``verify-full`` (with ``SENSA_DB_SSLROOTCERT``, the RDS CA
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +49,15 @@ NAME_ENV = "SENSA_DB_NAME"
 USER_ENV = "SENSA_DB_USER"
 SSLMODE_ENV = "SENSA_DB_SSLMODE"
 SSLROOTCERT_ENV = "SENSA_DB_SSLROOTCERT"
+REPLICA_URL_ENV = "SENSA_DB_REPLICA_URL"
+REPLICA_HOST_ENV = "SENSA_DB_REPLICA_HOST"
+REPLICA_PORT_ENV = "SENSA_DB_REPLICA_PORT"
 
 # Drivers we ship. A bare ``postgresql://`` means psycopg 3 in SQLAlchemy 2.1 but
 # psycopg2 in 2.0; naming the driver makes the choice independent of the version.
 _DEFAULT_DRIVER = "postgresql+psycopg"
-_SUPPORTED_DRIVERS = frozenset({"postgresql+psycopg", "postgresql+psycopg2"})
+_ASYNC_DRIVER = "postgresql+psycopg_async"
+_SUPPORTED_DRIVERS = frozenset({_DEFAULT_DRIVER, _ASYNC_DRIVER, "postgresql+psycopg2"})
 _TLS_SSLMODES = ("require", "verify-ca", "verify-full")
 _RDS_HOST_SUFFIX = ".rds.amazonaws.com"
 
@@ -71,7 +81,8 @@ def normalize_url(url: str | URL) -> URL:
     if parsed.drivername not in _SUPPORTED_DRIVERS:
         raise DatabaseURLError(
             f"unsupported database driver {parsed.drivername!r}: "
-            f"use postgresql://, postgresql+psycopg:// or postgresql+psycopg2://"
+            f"use postgresql://, postgresql+psycopg://, postgresql+psycopg_async://"
+            " or postgresql+psycopg2://"
         )
     return parsed
 
@@ -242,18 +253,103 @@ def resolve_database_url(explicit: str | URL | None = None) -> URL:
     return _resolve(explicit)[0]
 
 
-def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (or the environment's source) with pool pre-ping on."""
-    resolved, iam = _resolve(url)
-    kwargs.setdefault("pool_pre_ping", True)
-    engine = create_engine(resolved, **kwargs)
+def _resolve_replica() -> tuple[URL, IAMAuth | None] | None:
+    if url := os.environ.get(REPLICA_URL_ENV):
+        if os.environ.get(REPLICA_HOST_ENV):
+            raise DatabaseURLError(
+                f"{REPLICA_URL_ENV} and {REPLICA_HOST_ENV} are both set: set one replica source"
+            )
+        return _resolve(url)
+    host = os.environ.get(REPLICA_HOST_ENV)
+    if not host:
+        return None
+    primary, iam = _resolve(None)
+    port = _port(os.environ.get(REPLICA_PORT_ENV) or primary.port or 5432)
+    replica = primary.set(host=host, port=port)
+    if host.endswith(_RDS_HOST_SUFFIX):
+        replica = _require_tls(replica, "an RDS host")
     if iam is not None:
-        # A token lives 15 minutes and pooled connections outlive it, so each
-        # new connection gets its own, never one baked into the URL.
-        @event.listens_for(engine, "do_connect")
-        def _fresh_token(
-            dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]
-        ) -> None:
-            cparams["password"] = iam.token()
+        # An IAM token is signed for one endpoint: the replica's, not the primary's.
+        iam = IAMAuth(host, port, iam.user, iam.region)
+    log.info("read replica at %s:%s", host, port)
+    return replica, iam
 
+
+def resolve_replica_url() -> URL | None:
+    """The read replica's URL from the environment, or None when no replica is configured."""
+    resolved = _resolve_replica()
+    return None if resolved is None else resolved[0]
+
+
+def _engine_options(url: URL, kwargs: dict[str, Any]) -> dict[str, Any]:
+    kwargs.setdefault("pool_pre_ping", True)
+    if url.drivername in (_DEFAULT_DRIVER, _ASYNC_DRIVER):
+        # psycopg 3 prepares a statement server-side after five executions.
+        # Behind PgBouncer in transaction mode (or RDS Proxy) the next
+        # execution may reach another server connection: "does not exist",
+        # "already exists", or another client's statement run with this one's
+        # parameters. Off by default; pass connect_args={"prepare_threshold":
+        # 5} only on a direct connection.
+        connect_args = dict(kwargs.get("connect_args") or {})
+        connect_args.setdefault("prepare_threshold", None)
+        kwargs["connect_args"] = connect_args
+    return kwargs
+
+
+def _fresh_iam_token(engine: Engine, iam: IAMAuth) -> None:
+    # A token lives 15 minutes and pooled connections outlive it, so each new
+    # connection gets its own, never one baked into the URL.
+    @event.listens_for(engine, "do_connect")
+    def _fresh_token(
+        dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]
+    ) -> None:
+        cparams["password"] = iam.token()
+
+
+def _sync_engine(resolved: URL, iam: IAMAuth | None, kwargs: dict[str, Any]) -> Engine:
+    if resolved.drivername == _ASYNC_DRIVER:
+        resolved = resolved.set(drivername=_DEFAULT_DRIVER)
+    engine = create_engine(resolved, **_engine_options(resolved, kwargs))
+    if iam is not None:
+        _fresh_iam_token(engine, iam)
     return engine
+
+
+def _async_engine(resolved: URL, iam: IAMAuth | None, kwargs: dict[str, Any]) -> AsyncEngine:
+    if resolved.drivername == _DEFAULT_DRIVER:
+        resolved = resolved.set(drivername=_ASYNC_DRIVER)
+    if resolved.drivername != _ASYNC_DRIVER:
+        raise DatabaseURLError(
+            f"{resolved.drivername} has no asyncio driver: use postgresql:// (psycopg 3)"
+        )
+    engine = create_async_engine(resolved, **_engine_options(resolved, kwargs))
+    if iam is not None:
+        _fresh_iam_token(engine.sync_engine, iam)
+    return engine
+
+
+def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` (or the environment's source): pool pre-ping on, and with
+    psycopg 3 no server-side prepared statements, so that it is safe behind a pooler."""
+    return _sync_engine(*_resolve(url), kwargs)
+
+
+def make_async_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngine:
+    """:func:`make_engine` for SQLAlchemy's asyncio extension (psycopg 3's async driver).
+
+    The same URL, Secrets Manager and IAM resolution; ``postgresql://`` and
+    ``postgresql+psycopg://`` URLs are taken as ``postgresql+psycopg_async://``.
+    """
+    return _async_engine(*_resolve(url), kwargs)
+
+
+def make_replica_engine(**kwargs: Any) -> Engine | None:
+    """An engine for the configured read replica, or None when there is none."""
+    resolved = _resolve_replica()
+    return None if resolved is None else _sync_engine(*resolved, kwargs)
+
+
+def make_async_replica_engine(**kwargs: Any) -> AsyncEngine | None:
+    """:func:`make_replica_engine` for the asyncio extension."""
+    resolved = _resolve_replica()
+    return None if resolved is None else _async_engine(*resolved, kwargs)

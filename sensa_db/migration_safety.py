@@ -10,9 +10,13 @@ that connection stays in autocommit so it never holds a snapshot open, which
 would stall ``CREATE INDEX CONCURRENTLY`` on the migration connection forever.
 A crashed runner's lock goes with its connection.
 
-Run migrations against the instance endpoint, not through RDS Proxy: a
-session-level advisory lock pins (or, behind transaction pooling, loses) the
-connection that holds it.
+Run migrations against the instance endpoint, never through a pooler: behind
+PgBouncer's transaction pooling the lock is left on whichever server
+connection ran that statement, and the migration's own statements go to any
+other; RDS Proxy pins the session that takes it. env.py refuses to migrate
+when it sees the sign of transaction pooling: its migration connection
+landing on the very server session that holds the lock
+(:func:`refuse_pooled_connection`).
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class MigrationLockTimeoutError(RuntimeError):
     """Another runner held the migration lock for longer than we were willing to wait."""
 
 
+class MigrationThroughPoolerError(RuntimeError):
+    """The migration connection goes through a transaction-pooling pooler."""
+
+
 class MigrationSettingError(ValueError):
     """A migration setting from the environment is not a valid value."""
 
@@ -85,6 +93,39 @@ def session_timeout_statements() -> list[str]:
     ]
 
 
+_LOCK_KEY_PARAMETERS = {"high": MIGRATION_LOCK_KEY >> 32, "low": MIGRATION_LOCK_KEY & 0xFFFFFFFF}
+
+
+def refuse_pooled_connection(connection: Connection) -> None:
+    """Refuse a migration connection that shares its server session with the lock's holder.
+
+    The lock is held on a connection of its own: on a direct connection the two
+    are different server sessions. Behind transaction pooling, the server
+    session that ran ``pg_try_advisory_lock`` went back to the pool and is the
+    first the pooler hands out next.
+    """
+    shares_the_lock = connection.scalar(
+        text(
+            """
+            SELECT EXISTS (
+                SELECT FROM pg_catalog.pg_locks
+                WHERE locktype = 'advisory' AND granted AND pid = pg_catalog.pg_backend_pid()
+                  AND classid = :high AND objid = :low AND objsubid = 1
+            )
+            """
+        ),
+        _LOCK_KEY_PARAMETERS,
+    )
+    if shares_the_lock:
+        raise MigrationThroughPoolerError(
+            "the migration connection runs on the server session that holds the migration"
+            " lock: a transaction-pooling pooler (PgBouncer, RDS Proxy) is in between, where"
+            " a session-level lock and session settings cannot hold. Nothing was applied."
+            " Migrate through the database's own endpoint (host and port of the instance),"
+            " not the pooler's (docs/OPERATIONS.md)."
+        )
+
+
 def _holder(connection: Connection) -> str:
     row = connection.execute(
         text(
@@ -97,7 +138,7 @@ def _holder(connection: Connection) -> str:
               AND l.classid = :high AND l.objid = :low AND l.objsubid = 1
             """
         ),
-        {"high": MIGRATION_LOCK_KEY >> 32, "low": MIGRATION_LOCK_KEY & 0xFFFFFFFF},
+        _LOCK_KEY_PARAMETERS,
     ).first()
     if row is None:
         return "a session that has just released it"

@@ -1,12 +1,14 @@
 """The learner a transaction acts for, as the API tells the database.
 
-Row-level security reads ``app.current_user_id``; it is set per transaction
-(``set_config(..., true)`` inside ``public.set_current_user_id``), so on a
-pooled connection it ends with the transaction that set it, committed or
-rolled back, and the next request starts without one. A transaction that does
-not set it sees no learner's rows and can write none.
+Row-level security reads the learner through ``public.current_learner_id()``,
+which honours only a learner named by ``public.set_current_user_id`` in the
+same transaction (``set_config(..., true)``): on a pooled connection the name
+ends with the transaction that set it, committed or rolled back, and a
+session-level ``SET app.current_user_id`` names no one. A transaction that
+does not name a learner sees no learner's rows and can write none.
 
-With the ORM, open each request's session through :func:`learner_session`: every
+With the ORM, open each request's session through :func:`learner_session`
+(:func:`async_learner_session` on SQLAlchemy's asyncio extension): every
 transaction the session begins names the learner first::
 
     SessionFactory = sessionmaker(make_engine())
@@ -16,16 +18,22 @@ transaction the session begins names the learner first::
         session.commit()
 
 With a Core connection, call :func:`set_transaction_user` inside the
-transaction. Works with psycopg 3 and psycopg2 URLs alike.
+transaction. Works with psycopg 3 (sync and async) and psycopg2 URLs alike.
+
+Naming the learner costs one round trip per transaction, the
+``set_current_user_id`` call (psycopg 3 waits for BEGIN's reply even in
+pipeline mode, so the two cannot share one). What that costs beside a bare
+statement: ``python -m sensa_db.benchmark.round_trips`` (docs/OPERATIONS.md).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import Connection, event, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 LEARNER_INFO_KEY = "sensa_db.learner_id"
@@ -46,12 +54,26 @@ def _name_the_learner(
     set_transaction_user(connection, learner)
 
 
+def _act_for(session: Session, user_id: uuid.UUID) -> None:
+    session.info[LEARNER_INFO_KEY] = user_id
+    event.listen(session, "after_begin", _name_the_learner)
+
+
 @contextmanager
 def learner_session(
     session_factory: Callable[[], Session], user_id: uuid.UUID
 ) -> Iterator[Session]:
     """A session whose every transaction acts for ``user_id``, closed on exit."""
     with session_factory() as session:
-        session.info[LEARNER_INFO_KEY] = user_id
-        event.listen(session, "after_begin", _name_the_learner)
+        _act_for(session, user_id)
+        yield session
+
+
+@asynccontextmanager
+async def async_learner_session(
+    session_factory: Callable[[], AsyncSession], user_id: uuid.UUID
+) -> AsyncIterator[AsyncSession]:
+    """:func:`learner_session` for an ``AsyncSession`` (``async_sessionmaker``)."""
+    async with session_factory() as session:
+        _act_for(session.sync_session, user_id)
         yield session

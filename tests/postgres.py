@@ -1,7 +1,9 @@
 """The PostgreSQL cluster the tests run against, and throwaway databases on it.
 
 scripts/setup.sh prepares the cluster, the non-superuser owner role and the
-``sensa_template`` database holding the extensions. Every test database is a
+``sensa_template`` database holding the extensions, and starts PgBouncer
+(transaction pooling, ``SENSA_PGBOUNCER_PORT``) and a hot standby streaming
+from the cluster (``SENSA_STANDBY_PORT``) beside it. Every test database is a
 clone: of that template (empty, for migration tests) or of one migrated to head
 once per session (for behaviour tests).
 """
@@ -9,10 +11,11 @@ once per session (for behaviour tests).
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -43,6 +46,26 @@ class PostgresServer:
             password=os.environ.get("SENSA_PGPASSWORD", "sensa_local_only"),
         )
 
+    def through_pgbouncer(self) -> PostgresServer:
+        """The same cluster through PgBouncer, whose ``*`` entry routes any database name."""
+        return replace(
+            self, host="127.0.0.1", port=int(os.environ.get("SENSA_PGBOUNCER_PORT", "6432"))
+        )
+
+    def standby(self) -> PostgresServer:
+        """The hot standby streaming from this cluster (read-only)."""
+        return replace(self, port=int(os.environ.get("SENSA_STANDBY_PORT", "5433")))
+
+    def close_pooled_connections(self, dbname: str) -> None:
+        """Make PgBouncer (this server, through_pgbouncer()) close its server connections to
+        ``dbname``, which the owner cannot terminate, so that the database can be dropped."""
+        with self.connect("pgbouncer") as console:
+            # The admin console speaks only the simple query protocol.
+            for command in (f"KILL {dbname}", f"RESUME {dbname}"):
+                result = console.pgconn.exec_(command.encode())
+                if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
+                    raise RuntimeError(f"PgBouncer {command}: {result.error_message.decode()}")
+
     def url(
         self, dbname: str, *, driver: str = "postgresql+psycopg", user: str | None = None
     ) -> str:
@@ -64,6 +87,25 @@ class PostgresServer:
                 f"cannot reach database {EXTENSIONS_TEMPLATE!r} as {self.user}@{self.host}:"
                 f"{self.port} ({str(exc).strip().splitlines()[-1]}): run scripts/setup.sh first"
             )
+
+    def wait_for_replay(self, standby: PostgresServer, dbname: str, timeout: float = 60) -> None:
+        """Wait until ``standby`` has replayed everything this primary has written so far."""
+        with self.connect(dbname) as primary:
+            position = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with standby.connect(dbname) as replica:
+                    row = replica.execute(
+                        "SELECT pg_last_wal_replay_lsn() >= %s", position
+                    ).fetchone()
+                    if row is not None and row[0]:
+                        return
+            except psycopg.OperationalError:
+                pass  # the database itself is not replayed yet
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the standby did not replay {dbname} within {timeout} s")
+            time.sleep(0.05)
 
     @contextmanager
     def database(self, *, template: str, as_template: bool = False) -> Iterator[str]:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
-from sqlalchemy import event, make_url, text
+from sqlalchemy import Engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from sensa_db.database import (
     DatabaseCredentialsError,
     DatabaseURLError,
+    make_async_engine,
     make_engine,
+    make_replica_engine,
     resolve_database_url,
 )
 from tests.postgres import PostgresServer
@@ -233,10 +236,8 @@ class _CapturedError(Exception):
     """Stops a connection attempt once its parameters are seen."""
 
 
-def test_iam_authentication_signs_a_token_for_every_new_connection(
-    iam_environment: None,
-) -> None:
-    engine = make_engine()
+def _connection_parameters(engine: Engine, connect: Callable[[], object]) -> list[dict[str, Any]]:
+    """The parameters of two new connections of ``engine``, stopped before connecting."""
     seen: list[dict[str, Any]] = []
 
     @event.listens_for(engine, "do_connect")
@@ -244,20 +245,64 @@ def test_iam_authentication_signs_a_token_for_every_new_connection(
         seen.append(dict(cparams))
         raise _CapturedError
 
-    try:
-        for _ in range(2):
-            with pytest.raises(_CapturedError), engine.connect():
-                pytest.fail("the capture listener stops every connection")
-    finally:
-        engine.dispose()
+    for _ in range(2):
+        with pytest.raises(_CapturedError):
+            connect()
+    return seen
+
+
+def _assert_fresh_tokens_for(host: str, seen: list[dict[str, Any]]) -> None:
     assert len(seen) == 2
     for cparams in seen:
         token = urlsplit("//" + cparams["password"])
         query = parse_qs(token.query)
-        assert (token.hostname, token.port) == ("sensa.abc.eu-west-1.rds.amazonaws.com", 5432)
+        assert (token.hostname, token.port) == (host, 5432)
         assert (query["Action"], query["DBUser"]) == (["connect"], ["sensa_migrator"])
         assert query["X-Amz-Expires"] == ["900"]
         assert cparams["sslmode"] == "require"
+
+
+def test_iam_authentication_signs_a_token_for_every_new_connection(
+    iam_environment: None,
+) -> None:
+    engine = make_engine()
+    try:
+        seen = _connection_parameters(engine, lambda: engine.connect().close())
+    finally:
+        engine.dispose()
+    _assert_fresh_tokens_for("sensa.abc.eu-west-1.rds.amazonaws.com", seen)
+
+
+def test_the_async_engine_signs_a_token_for_every_new_connection(
+    iam_environment: None,
+) -> None:
+    engine = make_async_engine()
+
+    async def connect() -> None:
+        async with engine.connect():
+            pytest.fail("the capture listener stops every connection")
+
+    try:
+        seen = _connection_parameters(engine.sync_engine, lambda: asyncio.run(connect()))
+    finally:
+        asyncio.run(engine.dispose())
+    assert engine.url.drivername == "postgresql+psycopg_async"
+    _assert_fresh_tokens_for("sensa.abc.eu-west-1.rds.amazonaws.com", seen)
+
+
+def test_a_replica_endpoint_uses_the_same_iam_user_with_its_own_tokens(
+    iam_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replica_host = "sensa-replica.abc.eu-west-1.rds.amazonaws.com"
+    monkeypatch.setenv("SENSA_DB_REPLICA_HOST", replica_host)
+    engine = make_replica_engine()
+    assert engine is not None
+    try:
+        seen = _connection_parameters(engine, lambda: engine.connect().close())
+    finally:
+        engine.dispose()
+    assert (engine.url.host, engine.url.username) == (replica_host, "sensa_migrator")
+    _assert_fresh_tokens_for(replica_host, seen)
 
 
 def test_iam_authentication_needs_the_instance(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from sensa_db.database import DatabaseURLError, make_engine, normalize_url, resolve_database_url
+from sensa_db.database import (
+    DatabaseURLError,
+    make_async_engine,
+    make_engine,
+    normalize_url,
+    resolve_database_url,
+    resolve_replica_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -15,6 +22,7 @@ from sensa_db.database import DatabaseURLError, make_engine, normalize_url, reso
         ("postgres://u:p@h/db", "postgresql+psycopg"),
         ("postgresql+psycopg://u:p@h/db", "postgresql+psycopg"),
         ("postgresql+psycopg2://u:p@h/db", "postgresql+psycopg2"),
+        ("postgresql+psycopg_async://u:p@h/db", "postgresql+psycopg_async"),
     ],
 )
 def test_postgres_urls_settle_on_a_shipped_driver(given: str, driver: str) -> None:
@@ -63,3 +71,57 @@ def test_make_engine_connects_with_either_driver(shared_database: str, driver: s
             assert connection.scalar(text("SELECT count(*) FROM users")) == 0
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "given", ["postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db", "postgres://u:p@h/db"]
+)
+def test_the_async_engine_takes_the_same_urls(given: str) -> None:
+    engine = make_async_engine(given)
+    assert engine.url.drivername == "postgresql+psycopg_async"
+
+
+def test_the_async_engine_refuses_psycopg2_by_name() -> None:
+    with pytest.raises(DatabaseURLError, match="no asyncio driver"):
+        make_async_engine("postgresql+psycopg2://u:p@h/db")
+
+
+def test_no_replica_configured_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENSA_DB_REPLICA_URL", raising=False)
+    monkeypatch.delenv("SENSA_DB_REPLICA_HOST", raising=False)
+    assert resolve_replica_url() is None
+
+
+def test_a_replica_url_is_taken_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENSA_DB_REPLICA_URL", "postgresql://r:p@replica:5433/sensa")
+    replica = resolve_replica_url()
+    assert replica is not None
+    assert (replica.drivername, replica.host, replica.port) == (
+        "postgresql+psycopg",
+        "replica",
+        5433,
+    )
+
+
+def test_a_replica_endpoint_reuses_the_primarys_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:secret@primary:5432/sensa")
+    monkeypatch.setenv("SENSA_DB_REPLICA_HOST", "replica")
+    monkeypatch.setenv("SENSA_DB_REPLICA_PORT", "5433")
+    replica = resolve_replica_url()
+    assert replica is not None
+    assert (replica.username, replica.password, replica.host, replica.port, replica.database) == (
+        "app",
+        "secret",
+        "replica",
+        5433,
+        "sensa",
+    )
+
+
+def test_two_replica_sources_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENSA_DB_REPLICA_URL", "postgresql://r:p@replica/sensa")
+    monkeypatch.setenv("SENSA_DB_REPLICA_HOST", "replica")
+    with pytest.raises(DatabaseURLError, match="set one replica source"):
+        resolve_replica_url()

@@ -3,7 +3,8 @@ psycopg 3 and psycopg2: each transaction acts for its learner and no one else's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, make_url, select, text
@@ -107,3 +108,45 @@ def test_set_current_user_id_outside_a_transaction_lasts_one_statement(
             text("SELECT public.set_current_user_id(CAST(:id AS uuid))"), {"id": str(first.user_id)}
         )
         assert visible(conn, "courses") == frozenset()
+
+
+def _replies(engine: Engine, transaction: Callable[[], None]) -> int:
+    """ReadyForQuery messages (one per round trip) the server sends during ``transaction``,
+    from libpq's protocol trace of the pool's one connection."""
+    with engine.connect() as conn:
+        pgconn = conn.connection.driver_connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            transaction()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        return sum("\tReadyForQuery\t" in line for line in trace)
+
+
+def test_naming_the_learner_costs_one_round_trip(
+    shared_database: str, test_logins: None, learners: tuple[SeededLearner, SeededLearner]
+) -> None:
+    first, _ = learners
+    engine = create_engine(
+        as_login(shared_database, APP_ROLE), poolclass=QueuePool, pool_size=1, max_overflow=0
+    )
+    factory = sessionmaker(engine)
+
+    def anonymous() -> None:
+        with factory() as session:
+            session.scalars(select(Course.course_id)).all()
+            session.commit()
+
+    def named() -> None:
+        with learner_session(factory, first.user_id) as session:
+            session.scalars(select(Course.course_id)).all()
+            session.commit()
+
+    try:
+        plain = _replies(engine, anonymous)
+        assert plain == 3  # BEGIN, the query, COMMIT
+        assert _replies(engine, named) == plain + 1
+    finally:
+        engine.dispose()

@@ -21,6 +21,7 @@ from sensa_db.security import (
     TABLES_WITHOUT_RLS,
     WORKER_ROLE,
 )
+from tests.test_functions_declared import INLINED
 
 OWN_TABLES = """
     SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity
@@ -147,7 +148,7 @@ def test_every_function_of_ours_pins_its_search_path(connection: Connection) -> 
         )
     ).all()
     assert "set_current_user_id(uuid)" in {f.name for f in functions}
-    assert [f.name for f in functions if not f.pinned] == []
+    assert {f.name for f in functions if not f.pinned} == {f"{name}()" for name in INLINED}
 
 
 def test_only_the_api_may_set_the_request_context(connection: Connection) -> None:
@@ -230,20 +231,19 @@ def test_each_table_has_one_learner_policy_per_command_and_checks_writes(
     assert policies["UPDATE"]["qual"] is not None
 
 
-def test_learner_policies_read_the_context_fail_closed(connection: Connection) -> None:
-    reading_the_context = [
-        p for p in _policies(connection) if CONTEXT_SETTING in f"{p['qual']} {p['with_check']}"
-    ]
-    assert reading_the_context
-    for policy in reading_the_context:
-        for expression in (policy["qual"], policy["with_check"]):
-            if expression is not None and CONTEXT_SETTING in str(expression):
-                # missing_ok, so no context is NULL rather than an error; NULLIF,
-                # so an empty one (what RESET leaves) is NULL too; a sub-select,
-                # so it is an InitPlan evaluated once per statement.
-                assert f"current_setting('{CONTEXT_SETTING}'::text, true)" in str(expression)
-                assert "NULLIF(" in str(expression)
-                assert "( SELECT (NULLIF(" in str(expression)
+# The sub-select makes the context an InitPlan, evaluated once per statement;
+# current_learner_id() is the one place that reads the setting (and fails closed).
+LEARNER_CONTEXT = "( SELECT current_learner_id() AS current_learner_id)"
+
+
+def test_learner_policies_read_the_context_through_one_function(connection: Connection) -> None:
+    learner_policies = [p for p in _policies(connection) if APP_ROLE in p["roles"]]  # type: ignore[operator]
+    assert learner_policies
+    for policy in learner_policies:
+        expressions = [str(e) for e in (policy["qual"], policy["with_check"]) if e is not None]
+        assert expressions
+        assert all(LEARNER_CONTEXT in e for e in expressions), policy["policyname"]
+        assert not any(CONTEXT_SETTING in e for e in expressions), policy["policyname"]
 
 
 @pytest.mark.parametrize("table", sorted(RLS_TABLES))

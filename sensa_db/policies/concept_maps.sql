@@ -22,7 +22,7 @@
 CREATE POLICY processed_document_isolation_select ON public.processed_documents
     AS PERMISSIVE FOR SELECT TO sensa_app
     USING (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
     );
 
 /**
@@ -33,24 +33,24 @@ CREATE POLICY processed_document_isolation_select ON public.processed_documents
 CREATE POLICY processed_document_isolation_insert ON public.processed_documents
     AS PERMISSIVE FOR INSERT TO sensa_app
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
     );
 
 /** A learner edits their own processed documents and cannot move one elsewhere. */
 CREATE POLICY processed_document_isolation_update ON public.processed_documents
     AS PERMISSIVE FOR UPDATE TO sensa_app
     USING (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
     )
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
     );
 
 /** A learner deletes the processed form of their own documents only. */
 CREATE POLICY processed_document_isolation_delete ON public.processed_documents
     AS PERMISSIVE FOR DELETE TO sensa_app
     USING (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
     );
 
 /** Staff administration of processing results. */
@@ -98,23 +98,23 @@ CREATE POLICY worker_processed_documents_delete ON public.processed_documents
 /** A learner reads the chapters of their own processed documents only. */
 CREATE POLICY chapter_isolation_select ON public.chapters
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** A learner adds chapters to their own processed documents only. */
 CREATE POLICY chapter_isolation_insert ON public.chapters
     AS PERMISSIVE FOR INSERT TO sensa_app
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner edits their own chapters and cannot move one into another learner's document. */
 CREATE POLICY chapter_isolation_update ON public.chapters
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()))
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner deletes their own chapters only. */
 CREATE POLICY chapter_isolation_delete ON public.chapters
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** Staff administration of chapters. */
 CREATE POLICY admin_chapters_access ON public.chapters
@@ -135,23 +135,23 @@ CREATE POLICY worker_chapters_access ON public.chapters
 /** A learner reads the keywords of their own chapters only. */
 CREATE POLICY keyword_isolation_select ON public.keywords
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** A learner adds keywords to their own chapters only. */
 CREATE POLICY keyword_isolation_insert ON public.keywords
     AS PERMISSIVE FOR INSERT TO sensa_app
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner edits their own keywords and cannot move one into another learner's chapter. */
 CREATE POLICY keyword_isolation_update ON public.keywords
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()))
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner deletes their own keywords only. */
 CREATE POLICY keyword_isolation_delete ON public.keywords
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** Staff administration of keywords. */
 CREATE POLICY admin_keywords_access ON public.keywords
@@ -168,7 +168,7 @@ CREATE POLICY worker_keywords_access ON public.keywords
 /** A learner reads the relationships of their own chapters only. */
 CREATE POLICY relationship_isolation_select ON public.relationships
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /**
  * A learner relates keywords in their own chapters only, and only their own
@@ -178,7 +178,7 @@ CREATE POLICY relationship_isolation_select ON public.relationships
 CREATE POLICY relationship_isolation_insert ON public.relationships
     AS PERMISSIVE FOR INSERT TO sensa_app
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
         AND EXISTS (SELECT FROM public.keywords k WHERE k.keyword_id = relationships.source_keyword_id)
         AND EXISTS (SELECT FROM public.keywords k WHERE k.keyword_id = relationships.target_keyword_id)
     );
@@ -186,9 +186,9 @@ CREATE POLICY relationship_isolation_insert ON public.relationships
 /** A learner edits their own relationships and cannot point one at another learner's data. */
 CREATE POLICY relationship_isolation_update ON public.relationships
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
+    USING (user_id = (SELECT public.current_learner_id()))
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
         AND EXISTS (SELECT FROM public.keywords k WHERE k.keyword_id = relationships.source_keyword_id)
         AND EXISTS (SELECT FROM public.keywords k WHERE k.keyword_id = relationships.target_keyword_id)
     );
@@ -196,7 +196,7 @@ CREATE POLICY relationship_isolation_update ON public.relationships
 /** A learner deletes their own relationships only. */
 CREATE POLICY relationship_isolation_delete ON public.relationships
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** Staff administration of relationships. */
 CREATE POLICY admin_relationships_access ON public.relationships
@@ -213,23 +213,23 @@ CREATE POLICY worker_relationships_access ON public.relationships
 /** A learner reads the complexity of their own chapters only. */
 CREATE POLICY chapter_complexity_isolation_select ON public.chapter_complexity
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** A learner records complexity for their own chapters only. */
 CREATE POLICY chapter_complexity_isolation_insert ON public.chapter_complexity
     AS PERMISSIVE FOR INSERT TO sensa_app
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner edits the complexity of their own chapters and cannot move it to another's. */
 CREATE POLICY chapter_complexity_isolation_update ON public.chapter_complexity
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()))
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner deletes the complexity of their own chapters only. */
 CREATE POLICY chapter_complexity_isolation_delete ON public.chapter_complexity
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** Staff administration of chapter complexity. */
 CREATE POLICY admin_chapter_complexity_access ON public.chapter_complexity

@@ -12,23 +12,23 @@
 /** A learner reads their own courses only (design: course_isolation). */
 CREATE POLICY course_isolation_select ON public.courses
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** A learner creates courses for themselves only. */
 CREATE POLICY course_isolation_insert ON public.courses
     AS PERMISSIVE FOR INSERT TO sensa_app
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner edits their own courses and cannot give one to another learner. */
 CREATE POLICY course_isolation_update ON public.courses
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()))
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner deletes their own courses only. */
 CREATE POLICY course_isolation_delete ON public.courses
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** The design's admin bypass on courses, keeping its name. */
 CREATE POLICY admin_courses_access ON public.courses
@@ -39,23 +39,23 @@ CREATE POLICY admin_courses_access ON public.courses
 /** A learner reads the documents of their own courses only. */
 CREATE POLICY document_isolation_select ON public.course_documents
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** A learner uploads into their own courses only (the owner comes from the course). */
 CREATE POLICY document_isolation_insert ON public.course_documents
     AS PERMISSIVE FOR INSERT TO sensa_app
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner edits their own documents and cannot move one into another learner's course. */
 CREATE POLICY document_isolation_update ON public.course_documents
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
-    WITH CHECK (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()))
+    WITH CHECK (user_id = (SELECT public.current_learner_id()));
 
 /** A learner deletes documents of their own courses only. */
 CREATE POLICY document_isolation_delete ON public.course_documents
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** Staff administration of documents. */
 CREATE POLICY admin_course_documents_access ON public.course_documents

@@ -15,29 +15,29 @@
 /** A learner reads their own annotations only. */
 CREATE POLICY feedback_isolation_select ON public.user_annotations
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** A learner annotates their own courses, as themselves. */
 CREATE POLICY feedback_isolation_insert ON public.user_annotations
     AS PERMISSIVE FOR INSERT TO sensa_app
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
         AND course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c))
     );
 
 /** A learner edits their own annotations and cannot move one to another learner or course. */
 CREATE POLICY feedback_isolation_update ON public.user_annotations
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
+    USING (user_id = (SELECT public.current_learner_id()))
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
         AND course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c))
     );
 
 /** A learner deletes their own annotations only. */
 CREATE POLICY feedback_isolation_delete ON public.user_annotations
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** Staff review of annotations. */
 CREATE POLICY admin_user_annotations_access ON public.user_annotations
@@ -66,13 +66,13 @@ CREATE POLICY consensus_tally_update ON public.user_annotations
 /** A learner reads their own progress only. */
 CREATE POLICY progress_isolation_select ON public.user_progress
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** A learner records progress on chapters of their own courses, as themselves. */
 CREATE POLICY progress_isolation_insert ON public.user_progress
     AS PERMISSIVE FOR INSERT TO sensa_app
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
         AND course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c))
         AND chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch))
     );
@@ -80,9 +80,9 @@ CREATE POLICY progress_isolation_insert ON public.user_progress
 /** A learner updates their own progress and cannot move it to another learner's data. */
 CREATE POLICY progress_isolation_update ON public.user_progress
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
+    USING (user_id = (SELECT public.current_learner_id()))
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
         AND course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c))
         AND chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch))
     );
@@ -90,7 +90,7 @@ CREATE POLICY progress_isolation_update ON public.user_progress
 /** A learner deletes their own progress only. */
 CREATE POLICY progress_isolation_delete ON public.user_progress
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** Staff administration of progress. */
 CREATE POLICY admin_user_progress_access ON public.user_progress
@@ -101,29 +101,29 @@ CREATE POLICY admin_user_progress_access ON public.user_progress
 /** A learner reads their own analogy feedback only. */
 CREATE POLICY analogy_feedback_isolation_select ON public.analogy_feedback
     AS PERMISSIVE FOR SELECT TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** A learner rates analogies on chapters of their own courses, as themselves. */
 CREATE POLICY analogy_feedback_isolation_insert ON public.analogy_feedback
     AS PERMISSIVE FOR INSERT TO sensa_app
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
         AND chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch))
     );
 
 /** A learner edits their own analogy feedback and cannot move it to another learner's data. */
 CREATE POLICY analogy_feedback_isolation_update ON public.analogy_feedback
     AS PERMISSIVE FOR UPDATE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid))
+    USING (user_id = (SELECT public.current_learner_id()))
     WITH CHECK (
-        user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid)
+        user_id = (SELECT public.current_learner_id())
         AND chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch))
     );
 
 /** A learner deletes their own analogy feedback only. */
 CREATE POLICY analogy_feedback_isolation_delete ON public.analogy_feedback
     AS PERMISSIVE FOR DELETE TO sensa_app
-    USING (user_id = (SELECT nullif(current_setting('app.current_user_id', true), '')::uuid));
+    USING (user_id = (SELECT public.current_learner_id()));
 
 /** Staff review of analogy feedback. */
 CREATE POLICY admin_analogy_feedback_access ON public.analogy_feedback

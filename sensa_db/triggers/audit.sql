@@ -2,7 +2,7 @@
  * Records every change to a learner-owned row in audit_log: the table, the
  * operation, the row's primary key (the column named by the trigger's
  * argument), the old and new row as jsonb, the learner the application acted
- * for (app.current_user_id, NULL when unset), the database role that made
+ * for (public.current_learner_id(), NULL when unset), the database role that made
  * the change and the time. An UPDATE that changes nothing is not recorded.
  *
  * SECURITY DEFINER, so that the row is written even though the application's
@@ -34,7 +34,7 @@ BEGIN
         (coalesce(new_row, old_row) ->> TG_ARGV[0])::uuid,
         old_row,
         new_row,
-        nullif(pg_catalog.current_setting('app.current_user_id', true), '')::uuid,
+        public.current_learner_id(),
         CASE WHEN session_role = 'none' THEN SESSION_USER::text ELSE session_role END
     );
     RETURN NULL;
