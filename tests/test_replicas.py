@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 from sensa_db.models import Course
 from sensa_db.replicas import LearnerRouter, NotAReplicaError, replication_lag
 from sensa_db.request_context import learner_session
-from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db.security import ADMIN_ROLE, APP_ROLE, WORKER_ROLE
 from tests.factories import EMBEDDING, sha256_of
 from tests.postgres import PostgresServer
 from tests.rls import SeededLearner, as_login, seed_learner, sqlstate
@@ -45,8 +45,17 @@ LEARNER_CALLS: dict[str, str] = {
     "get_learner_streak": "SELECT * FROM get_learner_streak(:user)",
     "get_feedback_summary": "SELECT * FROM get_feedback_summary(:course)",
 }
-# Consensus across learners: the pipeline's call, as admin_role (it reads every learner's rows).
-PIPELINE_CALLS = {"get_pending_consensus": "SELECT * FROM get_pending_consensus(1)"}
+# The pipeline's read-only calls, each as a role that may make it: consensus
+# reads every learner's rows, the validators belong to the worker's protocol.
+PIPELINE_CALLS: dict[str, tuple[str, str]] = {
+    "get_pending_consensus": (ADMIN_ROLE, "SELECT * FROM get_pending_consensus(1)"),
+    "get_content_consensus": (WORKER_ROLE, "SELECT * FROM get_content_consensus(1)"),
+    "check_claim_arguments": (WORKER_ROLE, "SELECT check_claim_arguments('w1', '1.4.0', 60)"),
+    "check_pipeline_result_shape": (
+        WORKER_ROLE,
+        """SELECT check_pipeline_result_shape('{}', '[{"chapter_number": 1, "title": "Cells"}]')""",
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -125,15 +134,17 @@ def test_row_level_security_on_the_standby(
         assert list(anonymous.scalars(select(Course.course_id))) == []
 
 
-def test_the_pipelines_consensus_query_runs_on_the_standby(
-    pg_server: PostgresServer, replicated: tuple[str, SeededLearner, SeededLearner]
+@pytest.mark.parametrize("name", sorted(PIPELINE_CALLS))
+def test_the_pipelines_read_only_calls_run_on_the_standby(
+    pg_server: PostgresServer, replicated: tuple[str, SeededLearner, SeededLearner], name: str
 ) -> None:
     dbname = replicated[0]
+    role, sql = PIPELINE_CALLS[name]
     results = []
     for server in (pg_server, pg_server.standby()):
-        engine = _engine(server, dbname, ADMIN_ROLE)
+        engine = _engine(server, dbname, role)
         with engine.connect() as conn:
-            results.append(list(conn.execute(text(PIPELINE_CALLS["get_pending_consensus"]))))
+            results.append(list(conn.execute(text(sql))))
         engine.dispose()
     assert results[0] == results[1]
 
