@@ -6,8 +6,11 @@ token (never from alembic.ini). ``alembic upgrade head --sql`` needs none: it
 renders for PostgreSQL without connecting.
 
 Every revision run writes a migrations_log row in its own transaction
-(sensa_db.migration_history). Online runs hold the migration lock and set the
-session's lock and statement timeouts (sensa_db.migration_safety).
+(sensa_db.migration_history). Online runs hold the migration lock, set the
+session's lock and statement timeouts, rebuild INVALID indexes an interrupted
+run left, take each revision's locks with short timeouts and retries, and stop
+before the next revision if the migration lock is lost
+(sensa_db.migration_safety).
 """
 
 from __future__ import annotations
@@ -18,16 +21,25 @@ from typing import Any
 from alembic import context
 from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import Connection, Engine, pool, text
+from sqlalchemy import Connection, Engine, event, pool, text
+from sqlalchemy.exc import DBAPIError
 
 from sensa_db.database import DatabaseURLError, make_engine
 from sensa_db.migration_history import HistoryRecorder
 from sensa_db.migration_safety import (
     APPLICATION_NAME,
+    LockRetries,
+    LockRetriesExhaustedError,
+    MigrationLock,
+    MigrationLockLostError,
     MigrationLockTimeoutError,
     MigrationSettingError,
+    lock_retry_seconds,
     lock_wait_seconds,
+    long_lock_holders,
     migration_lock,
+    rebuild_invalid_indexes,
+    retryable_reason,
     session_timeout_statements,
 )
 from sensa_db.models import metadata
@@ -97,17 +109,77 @@ def _run_with_connection(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
+    """Apply the revisions one transaction each, retrying any that could not take its locks."""
+    recorder = HistoryRecorder(timed=True)
+    retries = LockRetries(lock_retry_seconds())
+
+    def lock_still_held(**_: Any) -> None:
+        lock.ensure_held()
+
+    def revision_applied(**_: Any) -> None:
+        retries.revision_applied()
+
+    def enforce_lock_timeout(
+        conn: Connection, cursor: Any, statement: str, parameters: Any, *args: Any
+    ) -> tuple[str, Any]:
+        return retries.enforce(statement), parameters
+
+    # Callbacks run inside each revision's transaction, in this order: a lost
+    # lock rolls the revision back before it is recorded.
+    context.configure(
+        connection=connection,
+        on_version_apply=[lock_still_held, recorder, revision_applied],
+        **COMPARISON_OPTIONS,
+    )
+    migration_pid = connection.scalar(text("SELECT pg_backend_pid()"))
+    connection.commit()
+    event.listen(connection, "before_cursor_execute", enforce_lock_timeout, retval=True)
+    try:
+        while True:
+            # Also the timeout inside autocommit_block, where SET LOCAL has ended.
+            connection.execute(text(f"SET lock_timeout = '{retries.lock_timeout}'"))
+            connection.commit()
+            try:
+                with context.begin_transaction():
+                    recorder.start()
+                    context.run_migrations()
+                return
+            except DBAPIError as exc:
+                reason = retryable_reason(exc)
+                if reason is None:
+                    raise
+                connection.rollback()
+            lock.ensure_held()
+            # Each attempt starts again from what the last one left: alembic
+            # re-reads alembic_version, and no INVALID index survives.
+            rebuild_invalid_indexes(lock.connection)
+            retries.after_failure(
+                reason,
+                at_revision=context.get_context().get_current_revision() or "base",
+                holders=long_lock_holders(
+                    lock.connection,
+                    other_than=(lock.pid, migration_pid),
+                    older_than=retries.elapsed,
+                ),
+            )
+    finally:
+        event.remove(connection, "before_cursor_execute", enforce_lock_timeout)
+
+
 def _run_locked(engine: Engine) -> None:
     # Connected only once the lock is held, so a runner that waited reads the
     # revision its predecessor left, and finds nothing to do.
     with (
-        migration_lock(engine, wait_seconds=lock_wait_seconds()),
+        migration_lock(engine, wait_seconds=lock_wait_seconds()) as lock,
         engine.connect() as connection,
     ):
         for statement in session_timeout_statements():
             connection.execute(text(statement))
+            lock.connection.execute(text(statement))
         connection.commit()
-        _run_with_connection(connection)
+        rebuild_invalid_indexes(lock.connection)
+        _run_with_lock_retries(connection, lock)
 
 
 def run_migrations_online() -> None:
@@ -136,7 +208,13 @@ def run_migrations_online() -> None:
             _run_locked(engine)
         finally:
             engine.dispose()
-    except (DatabaseURLError, MigrationSettingError, MigrationLockTimeoutError) as exc:
+    except (
+        DatabaseURLError,
+        MigrationSettingError,
+        MigrationLockTimeoutError,
+        MigrationLockLostError,
+        LockRetriesExhaustedError,
+    ) as exc:
         raise SystemExit(f"alembic: {exc}") from None
 
 

@@ -8,7 +8,23 @@ dedicated connection because the migration connection commits once per
 revision (a transaction-level lock would be released after the first), and
 that connection stays in autocommit so it never holds a snapshot open, which
 would stall ``CREATE INDEX CONCURRENTLY`` on the migration connection forever.
-A crashed runner's lock goes with its connection.
+A crashed runner's lock goes with its connection; and a runner whose lock
+connection dies stops before its next revision (:meth:`MigrationLock.ensure_held`),
+since a second runner may already be migrating.
+
+A revision's locks are taken GitLab's ``with_lock_retries`` way
+(:class:`LockRetries`): each attempt waits at most a few hundred milliseconds
+for a lock, so the application never queues behind a migration for longer,
+and a revision that could not get its locks is rolled back whole and run again
+after a growing sleep, up to a bounded total. Each attempt's wait stays below
+PostgreSQL's default ``deadlock_timeout`` (1 s), so when a migration and an
+application transaction wait on each other, the migration's attempt gives up
+before the deadlock detector would pick a victim among the application's
+transactions. Past the bound, the run fails naming the sessions that held on.
+
+A killed ``CREATE INDEX CONCURRENTLY`` (or ``REINDEX CONCURRENTLY``) leaves an
+INVALID index, which ``IF NOT EXISTS`` would then keep for ever: every run
+rebuilds those first (:func:`rebuild_invalid_indexes`).
 
 Run migrations against the instance endpoint, not through RDS Proxy: a
 session-level advisory lock pins (or, behind transaction pooling, loses) the
@@ -21,11 +37,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +57,21 @@ STATEMENT_TIMEOUT_ENV = "SENSA_MIGRATION_STATEMENT_TIMEOUT"
 # statements of an autocommit_block, where a revision's SET LOCAL has ended.
 DEFAULT_DDL_LOCK_TIMEOUT = "5s"
 DEFAULT_STATEMENT_TIMEOUT = "5min"
+# A backend checks that its client is still there while a statement runs, so a
+# killed runner's statement (an index build, say) stops within a second instead
+# of running on, holding its locks, after the runner's migration lock is gone.
+CLIENT_CONNECTION_CHECK_INTERVAL = "1s"
+
+LOCK_RETRY_ENV = "SENSA_MIGRATION_LOCK_RETRY_SECONDS"
+DEFAULT_LOCK_RETRY_SECONDS = 60.0
+# Per attempt: the longest wait for any one lock, then the sleep before the
+# next attempt; the last entry repeats. Every wait stays below 1 s, PostgreSQL's
+# default deadlock_timeout (see the module's docstring).
+LOCK_ATTEMPT_TIMEOUTS_MS = (100, 200, 300, 400, 500)
+LOCK_RETRY_SLEEPS_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.0)
+# What a retry cures: a lock the attempt could not get in time, or a deadlock
+# in which PostgreSQL chose the migration as the victim.
+RETRYABLE_SQLSTATES = {"55P03": "lock_not_available", "40P01": "deadlock_detected"}
 
 APPLICATION_NAME = "sensa-db migrations"
 
@@ -55,17 +86,33 @@ class MigrationSettingError(ValueError):
     """A migration setting from the environment is not a valid value."""
 
 
-def lock_wait_seconds() -> float:
-    raw = os.environ.get(LOCK_WAIT_ENV)
+class MigrationLockLostError(RuntimeError):
+    """The connection holding the migration lock ended while revisions were being applied."""
+
+
+class LockRetriesExhaustedError(RuntimeError):
+    """A revision could not take its locks within the retry bound."""
+
+
+def _seconds(env: str, default: float) -> float:
+    raw = os.environ.get(env)
     if raw is None:
-        return DEFAULT_LOCK_WAIT_SECONDS
+        return default
     try:
         seconds = float(raw)
     except ValueError:
-        raise MigrationSettingError(f"{LOCK_WAIT_ENV} must be a number of seconds") from None
+        raise MigrationSettingError(f"{env} must be a number of seconds") from None
     if seconds < 0:
-        raise MigrationSettingError(f"{LOCK_WAIT_ENV} must not be negative")
+        raise MigrationSettingError(f"{env} must not be negative")
     return seconds
+
+
+def lock_wait_seconds() -> float:
+    return _seconds(LOCK_WAIT_ENV, DEFAULT_LOCK_WAIT_SECONDS)
+
+
+def lock_retry_seconds() -> float:
+    return _seconds(LOCK_RETRY_ENV, DEFAULT_LOCK_RETRY_SECONDS)
 
 
 def _duration(env: str, default: str) -> str:
@@ -78,11 +125,166 @@ def _duration(env: str, default: str) -> str:
 
 
 def session_timeout_statements() -> list[str]:
-    """``SET`` statements for the migration session's lock and statement timeouts."""
+    """``SET`` statements for the migration session's lock and statement timeouts.
+
+    Online, :class:`LockRetries` replaces the lock timeout with each attempt's
+    own; the one here is for the offline SQL, which a DBA runs once with psql.
+    """
     return [
         f"SET lock_timeout = '{_duration(DDL_LOCK_TIMEOUT_ENV, DEFAULT_DDL_LOCK_TIMEOUT)}'",
         f"SET statement_timeout = '{_duration(STATEMENT_TIMEOUT_ENV, DEFAULT_STATEMENT_TIMEOUT)}'",
+        f"SET client_connection_check_interval = '{CLIENT_CONNECTION_CHECK_INTERVAL}'",
     ]
+
+
+def retryable_reason(error: DBAPIError) -> str | None:
+    """The condition name when a retry of the whole revision can cure ``error``, else None."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return RETRYABLE_SQLSTATES.get(sqlstate) if isinstance(sqlstate, str) else None
+
+
+# Any PostgreSQL form a revision may use: SET [LOCAL|SESSION] lock_timeout = / TO '...'
+_SET_LOCK_TIMEOUT = re.compile(
+    r"(?P<head>\s*SET\s+(?:LOCAL\s+|SESSION\s+)?lock_timeout\s*(?:=|TO)\s*)'[^']*'\s*;?\s*",
+    re.IGNORECASE,
+)
+
+
+class LockRetries:
+    """GitLab's ``with_lock_retries``, at the granularity of a revision.
+
+    env.py runs each revision with :attr:`lock_timeout` as its lock timeout,
+    overriding any the revision sets itself (revisions written before this
+    helper set 5 s, which would queue the application behind them for 5 s).
+    On a retryable failure the revision's transaction is rolled back and
+    :meth:`after_failure` sleeps before the next attempt, or raises once the
+    revision has been retried for ``bound_seconds``.
+    """
+
+    def __init__(self, bound_seconds: float) -> None:
+        self.bound_seconds = bound_seconds
+        self.attempt = 0
+        self.retried = 0
+        self._started = time.monotonic()
+
+    @property
+    def lock_timeout(self) -> str:
+        return f"{LOCK_ATTEMPT_TIMEOUTS_MS[min(self.attempt, len(LOCK_ATTEMPT_TIMEOUTS_MS) - 1)]}ms"
+
+    def enforce(self, statement: str) -> str:
+        """``statement`` with any lock timeout it sets replaced by this attempt's."""
+        match = _SET_LOCK_TIMEOUT.fullmatch(statement)
+        if match is None:
+            return statement
+        return f"{match['head']}'{self.lock_timeout}'"
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the current revision's first attempt began."""
+        return time.monotonic() - self._started
+
+    def revision_applied(self) -> None:
+        """The next revision starts with a short timeout and a whole bound of its own."""
+        self.attempt = 0
+        self._started = time.monotonic()
+
+    def after_failure(self, reason: str, *, at_revision: str, holders: str) -> None:
+        """Sleep before the next attempt, or raise when the bound would be passed."""
+        sleep = LOCK_RETRY_SLEEPS_SECONDS[min(self.attempt, len(LOCK_RETRY_SLEEPS_SECONDS) - 1)]
+        elapsed = self.elapsed
+        if elapsed + sleep > self.bound_seconds:
+            raise LockRetriesExhaustedError(
+                f"the revision after {at_revision} could not take its locks: {reason} on each of"
+                f" {self.attempt + 1} attempts over {elapsed:.1f} s (the bound is"
+                f" {self.bound_seconds:g} s, {LOCK_RETRY_ENV}). Held by: {holders}. The revision"
+                f" was rolled back; the database is at {at_revision}. End or wait for those"
+                " sessions, then run again."
+            )
+        log.warning(
+            "%s after %s (attempt %d, lock timeout %s): retrying in %g s; held by: %s",
+            reason,
+            at_revision,
+            self.attempt + 1,
+            self.lock_timeout,
+            sleep,
+            holders,
+            extra={"lock_retry": True},
+        )
+        time.sleep(sleep)
+        self.attempt += 1
+        self.retried += 1
+
+
+def long_lock_holders(
+    connection: Connection, *, other_than: Iterable[int], older_than: float
+) -> str:
+    """Sessions holding a lock on one of our tables in a transaction open ``older_than`` seconds.
+
+    After an attempt gave up, its wait is over and pg_blocking_pids() has
+    nothing to say; the transactions that were open across the retries are
+    the ones that held the locks it waited for.
+    """
+    rows = connection.execute(
+        text(
+            """
+            SELECT a.pid, a.usename, a.application_name, a.state,
+                   extract(epoch FROM clock_timestamp() - a.xact_start) AS open_seconds,
+                   string_agg(DISTINCT c.relname || ' ' || l.mode, ', ') AS locks,
+                   left(a.query, 80) AS query
+            FROM pg_catalog.pg_locks AS l
+            JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+            JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
+            WHERE l.locktype = 'relation' AND l.granted
+              AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                                WHERE datname = current_database())
+              AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+              AND a.pid <> ALL(:ours)
+              AND a.xact_start < clock_timestamp() - make_interval(secs => :older_than)
+            GROUP BY a.pid, a.usename, a.application_name, a.state, a.xact_start, a.query
+            ORDER BY a.xact_start
+            """
+        ),
+        {"ours": list(other_than), "older_than": older_than},
+    ).all()
+    if not rows:
+        return "no session holds a lock on our tables any more (the conflict has just ended)"
+    return "; ".join(
+        f"pid {pid} ({user}, {application or 'no application_name'}, {state}, transaction open"
+        f" {open_seconds:.1f} s, holding {locks}, last query: {query!r})"
+        for pid, user, application, state, open_seconds, locks, query in rows
+    )
+
+
+def rebuild_invalid_indexes(connection: Connection) -> list[str]:
+    """Rebuild every INVALID index in public, on an autocommit connection; their names.
+
+    A build killed part-way leaves its index INVALID: unused by queries, yet
+    maintained by every write, and kept by ``CREATE INDEX ... IF NOT EXISTS``.
+    Under the migration lock no other build is running, so an INVALID index
+    is a dead one. A leftover of an interrupted ``REINDEX CONCURRENTLY``
+    (``<name>_ccnew``/``_ccold``) is a duplicate and is dropped; any other is
+    rebuilt where it stands.
+    """
+    names = connection.scalars(
+        text(
+            """
+            SELECT c.relname FROM pg_catalog.pg_index AS i
+            JOIN pg_catalog.pg_class AS c ON c.oid = i.indexrelid
+            WHERE NOT i.indisvalid AND c.relnamespace = 'public'::regnamespace
+            ORDER BY c.relname
+            """
+        )
+    ).all()
+    for name in names:
+        duplicate = re.search(r"_cc(new|old)\d*$", name) is not None
+        log.warning(
+            "%s INVALID index %s left by an interrupted build",
+            "dropping" if duplicate else "rebuilding",
+            name,
+        )
+        verb = "DROP INDEX CONCURRENTLY IF EXISTS" if duplicate else "REINDEX INDEX CONCURRENTLY"
+        connection.execute(text(f'{verb} public."{name}"'))
+    return list(names)
 
 
 def _holder(connection: Connection) -> str:
@@ -108,10 +310,40 @@ def _holder(connection: Connection) -> str:
     )
 
 
+class MigrationLock:
+    """The held migration lock, on its own autocommit connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.pid: int = connection.scalar(text("SELECT pg_backend_pid()"))
+
+    def ensure_held(self) -> None:
+        """Raise :class:`MigrationLockLostError` unless this session still holds the lock."""
+        try:
+            held = self.connection.scalar(
+                text(
+                    "SELECT EXISTS (SELECT FROM pg_catalog.pg_locks WHERE locktype = 'advisory'"
+                    " AND pid = pg_backend_pid() AND granted AND classid = :high"
+                    " AND objid = :low AND objsubid = 1)"
+                ),
+                {"high": MIGRATION_LOCK_KEY >> 32, "low": MIGRATION_LOCK_KEY & 0xFFFFFFFF},
+            )
+        except SQLAlchemyError:
+            held = False
+        if not held:
+            raise MigrationLockLostError(
+                f"the migration lock was lost: its connection (pid {self.pid}) ended while"
+                " revisions were being applied, so another runner may be migrating now."
+                " Stopped before the next revision; the revision in progress was rolled back."
+                f" Check pg_stat_activity for application_name '{APPLICATION_NAME}', then run"
+                " again."
+            )
+
+
 @contextmanager
 def migration_lock(
     engine: Engine, *, wait_seconds: float, poll_seconds: float = 0.5
-) -> Iterator[None]:
+) -> Iterator[MigrationLock]:
     """Hold the database's migration lock; wait at most ``wait_seconds`` for it."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         deadline = time.monotonic() + wait_seconds
@@ -133,13 +365,13 @@ def migration_lock(
                 announced = True
             time.sleep(poll_seconds)
         try:
-            yield
+            yield MigrationLock(connection)
         finally:
             try:
                 connection.execute(
                     text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
                 )
-            except DBAPIError:
+            except SQLAlchemyError:
                 # The connection is gone, and the lock went with it; the
                 # error that broke it is the one worth reporting.
                 log.debug("migration lock connection lost before unlocking", exc_info=True)
