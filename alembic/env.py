@@ -15,6 +15,7 @@ before the next revision if the migration lock is lost
 
 from __future__ import annotations
 
+from functools import partial
 from logging.config import fileConfig
 from typing import Any
 
@@ -34,9 +35,9 @@ from sensa_db.migration_safety import (
     MigrationLockLostError,
     MigrationLockTimeoutError,
     MigrationSettingError,
+    lock_holders,
     lock_retry_seconds,
     lock_wait_seconds,
-    long_lock_holders,
     migration_lock,
     rebuild_invalid_indexes,
     retryable_reason,
@@ -139,6 +140,7 @@ def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
         while True:
             # Also the timeout inside autocommit_block, where SET LOCAL has ended.
             connection.execute(text(f"SET lock_timeout = '{retries.lock_timeout}'"))
+            attempt_began = connection.scalar(text("SELECT clock_timestamp()"))
             connection.commit()
             try:
                 with context.begin_transaction():
@@ -157,10 +159,11 @@ def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
             retries.after_failure(
                 reason,
                 at_revision=context.get_context().get_current_revision() or "base",
-                holders=long_lock_holders(
+                holders=partial(
+                    lock_holders,
                     lock.connection,
                     other_than=(lock.pid, migration_pid),
-                    older_than=retries.elapsed,
+                    begun_before=attempt_began,
                 ),
             )
     finally:

@@ -37,8 +37,10 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -67,7 +69,7 @@ DEFAULT_LOCK_RETRY_SECONDS = 60.0
 # Per attempt: the longest wait for any one lock, then the sleep before the
 # next attempt; the last entry repeats. Every wait stays below 1 s, PostgreSQL's
 # default deadlock_timeout (see the module's docstring).
-LOCK_ATTEMPT_TIMEOUTS_MS = (100, 200, 300, 400, 500)
+LOCK_ATTEMPT_TIMEOUTS_MS = (50, 100, 200, 300, 500)
 LOCK_RETRY_SLEEPS_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.0)
 # What a retry cures: a lock the attempt could not get in time, or a deadlock
 # in which PostgreSQL chose the migration as the victim.
@@ -150,6 +152,58 @@ _SET_LOCK_TIMEOUT = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """A session whose transaction holds a lock on one of our tables."""
+
+    pid: int
+    xact_start: datetime
+    description: str
+
+
+def lock_holders(
+    connection: Connection, *, other_than: Iterable[int], begun_before: datetime
+) -> list[LockHolder]:
+    """Sessions holding a lock on one of our tables in a transaction begun before ``begun_before``.
+
+    Once an attempt has given up its wait is over, and pg_blocking_pids() has
+    nothing left to say; the transactions already open when the attempt began
+    and still open now are the ones that held what it waited for (the
+    application's own transactions last milliseconds).
+    """
+    rows = connection.execute(
+        text(
+            """
+            SELECT a.pid, a.xact_start, a.usename, a.application_name, a.state,
+                   extract(epoch FROM clock_timestamp() - a.xact_start) AS open_seconds,
+                   string_agg(DISTINCT c.relname || ' ' || l.mode, ', ') AS locks,
+                   left(a.query, 80) AS query
+            FROM pg_catalog.pg_locks AS l
+            JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+            JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
+            WHERE l.locktype = 'relation' AND l.granted
+              AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                                WHERE datname = current_database())
+              AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+              AND a.pid <> ALL(:ours)
+              AND a.xact_start < :begun_before
+            GROUP BY a.pid, a.xact_start, a.usename, a.application_name, a.state, a.query
+            ORDER BY a.xact_start
+            """
+        ),
+        {"ours": list(other_than), "begun_before": begun_before},
+    ).all()
+    return [
+        LockHolder(
+            pid,
+            xact_start,
+            f"pid {pid} ({user}, {application or 'no application_name'}, {state}, transaction"
+            f" open {open_seconds:.1f} s, holding {locks}, last query: {query!r})",
+        )
+        for pid, xact_start, user, application, state, open_seconds, locks, query in rows
+    ]
+
+
 class LockRetries:
     """GitLab's ``with_lock_retries``, at the granularity of a revision.
 
@@ -157,14 +211,17 @@ class LockRetries:
     overriding any the revision sets itself (revisions written before this
     helper set 5 s, which would queue the application behind them for 5 s).
     On a retryable failure the revision's transaction is rolled back and
-    :meth:`after_failure` sleeps before the next attempt, or raises once the
-    revision has been retried for ``bound_seconds``.
+    :meth:`after_failure` waits before the next attempt: while the
+    transactions that held the locks are still open it only watches them
+    (a lock request would queue the application behind it; watching does
+    not) and retries as soon as they end; otherwise it sleeps a growing
+    while. It raises once the revision has been retried for ``bound_seconds``.
     """
 
-    def __init__(self, bound_seconds: float) -> None:
+    def __init__(self, bound_seconds: float, *, poll_seconds: float = 0.05) -> None:
         self.bound_seconds = bound_seconds
+        self.poll_seconds = poll_seconds
         self.attempt = 0
-        self.retried = 0
         self._started = time.monotonic()
 
     @property
@@ -188,71 +245,55 @@ class LockRetries:
         self.attempt = 0
         self._started = time.monotonic()
 
-    def after_failure(self, reason: str, *, at_revision: str, holders: str) -> None:
-        """Sleep before the next attempt, or raise when the bound would be passed."""
-        sleep = LOCK_RETRY_SLEEPS_SECONDS[min(self.attempt, len(LOCK_RETRY_SLEEPS_SECONDS) - 1)]
-        elapsed = self.elapsed
-        if elapsed + sleep > self.bound_seconds:
-            raise LockRetriesExhaustedError(
-                f"the revision after {at_revision} could not take its locks: {reason} on each of"
-                f" {self.attempt + 1} attempts over {elapsed:.1f} s (the bound is"
-                f" {self.bound_seconds:g} s, {LOCK_RETRY_ENV}). Held by: {holders}. The revision"
-                f" was rolled back; the database is at {at_revision}. End or wait for those"
-                " sessions, then run again."
-            )
-        log.warning(
-            "%s after %s (attempt %d, lock timeout %s): retrying in %g s; held by: %s",
-            reason,
-            at_revision,
-            self.attempt + 1,
-            self.lock_timeout,
-            sleep,
-            holders,
-            extra={"lock_retry": True},
+    def _exhausted(self, reason: str, at_revision: str, holders: str) -> LockRetriesExhaustedError:
+        return LockRetriesExhaustedError(
+            f"the revision after {at_revision} could not take its locks: {reason} on each of"
+            f" {self.attempt + 1} attempts over {self.elapsed:.1f} s (the bound is"
+            f" {self.bound_seconds:g} s, {LOCK_RETRY_ENV}). Held by: {holders}. The revision"
+            f" was rolled back; the database is at {at_revision}. End or wait for those"
+            " sessions, then run again."
         )
-        time.sleep(sleep)
+
+    def after_failure(
+        self, reason: str, *, at_revision: str, holders: Callable[[], list[LockHolder]]
+    ) -> None:
+        """Wait until the next attempt may start, or raise when the bound would be passed."""
+        blocking = holders()
+        if blocking:
+            log.warning(
+                "%s after %s (attempt %d, lock timeout %s): retrying when these end: %s",
+                reason,
+                at_revision,
+                self.attempt + 1,
+                self.lock_timeout,
+                "; ".join(holder.description for holder in blocking),
+                extra={"lock_retry": True},
+            )
+            while blocking:
+                if self.elapsed + self.poll_seconds > self.bound_seconds:
+                    raise self._exhausted(
+                        reason, at_revision, "; ".join(h.description for h in blocking)
+                    )
+                time.sleep(self.poll_seconds)
+                open_now = {(holder.pid, holder.xact_start) for holder in holders()}
+                blocking = [h for h in blocking if (h.pid, h.xact_start) in open_now]
+        else:
+            sleep = LOCK_RETRY_SLEEPS_SECONDS[min(self.attempt, len(LOCK_RETRY_SLEEPS_SECONDS) - 1)]
+            if self.elapsed + sleep > self.bound_seconds:
+                raise self._exhausted(
+                    reason, at_revision, "short transactions only, never a long one"
+                )
+            log.warning(
+                "%s after %s (attempt %d, lock timeout %s): retrying in %g s",
+                reason,
+                at_revision,
+                self.attempt + 1,
+                self.lock_timeout,
+                sleep,
+                extra={"lock_retry": True},
+            )
+            time.sleep(sleep)
         self.attempt += 1
-        self.retried += 1
-
-
-def long_lock_holders(
-    connection: Connection, *, other_than: Iterable[int], older_than: float
-) -> str:
-    """Sessions holding a lock on one of our tables in a transaction open ``older_than`` seconds.
-
-    After an attempt gave up, its wait is over and pg_blocking_pids() has
-    nothing to say; the transactions that were open across the retries are
-    the ones that held the locks it waited for.
-    """
-    rows = connection.execute(
-        text(
-            """
-            SELECT a.pid, a.usename, a.application_name, a.state,
-                   extract(epoch FROM clock_timestamp() - a.xact_start) AS open_seconds,
-                   string_agg(DISTINCT c.relname || ' ' || l.mode, ', ') AS locks,
-                   left(a.query, 80) AS query
-            FROM pg_catalog.pg_locks AS l
-            JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
-            JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
-            WHERE l.locktype = 'relation' AND l.granted
-              AND l.database = (SELECT oid FROM pg_catalog.pg_database
-                                WHERE datname = current_database())
-              AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
-              AND a.pid <> ALL(:ours)
-              AND a.xact_start < clock_timestamp() - make_interval(secs => :older_than)
-            GROUP BY a.pid, a.usename, a.application_name, a.state, a.xact_start, a.query
-            ORDER BY a.xact_start
-            """
-        ),
-        {"ours": list(other_than), "older_than": older_than},
-    ).all()
-    if not rows:
-        return "no session holds a lock on our tables any more (the conflict has just ended)"
-    return "; ".join(
-        f"pid {pid} ({user}, {application or 'no application_name'}, {state}, transaction open"
-        f" {open_seconds:.1f} s, holding {locks}, last query: {query!r})"
-        for pid, user, application, state, open_seconds, locks, query in rows
-    )
 
 
 def rebuild_invalid_indexes(connection: Connection) -> list[str]:

@@ -191,8 +191,8 @@ def test_a_revision_from_the_template_retries_then_gives_up_on_a_busy_table(
         )
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
-    # The revision's own 200ms and the session's 10min both give way to the retries' 100ms.
-    assert f"lock_not_available after {repository_head()} (attempt 1, lock timeout 100ms)" in (
+    # The revision's own 200ms and the session's 10min both give way to the retries.
+    assert f"lock_not_available after {repository_head()} (attempt 1, lock timeout 50ms)" in (
         result.stderr
     )
     assert "could not take its locks" in last_line
