@@ -15,11 +15,14 @@ before the next revision if the migration lock is lost
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
+from functools import partial, wraps
 from logging.config import fileConfig
+from pathlib import Path
 from typing import Any
 
-from alembic import context
+from alembic import context, op
+from alembic.script import ScriptDirectory
 from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, Engine, event, pool, text
@@ -29,19 +32,24 @@ from sensa_db.database import DatabaseURLError, make_engine
 from sensa_db.migration_history import HistoryRecorder
 from sensa_db.migration_safety import (
     APPLICATION_NAME,
+    PRELOCK_TIMEOUT,
     LockRetries,
     LockRetriesExhaustedError,
     MigrationLock,
     MigrationLockLostError,
     MigrationLockTimeoutError,
     MigrationSettingError,
+    PrelockTimeoutError,
     lock_holders,
     lock_retry_seconds,
     lock_wait_seconds,
     migration_lock,
+    prelock,
     rebuild_invalid_indexes,
     retryable_reason,
     session_timeout_statements,
+    tables_children_first,
+    tables_to_prelock,
 )
 from sensa_db.models import metadata
 from sensa_db.sql_entities import ENTITY_TYPES, load_entities
@@ -110,6 +118,33 @@ def _run_with_connection(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _locking_tables_first(
+    function: Callable[..., None], tables: list[str], retries: LockRetries
+) -> Callable[..., None]:
+    @wraps(function)
+    def run(**run_args: Any) -> None:
+        prelock(op.get_bind(), tables, timeout=retries.lock_timeout)
+        function(**run_args)
+
+    return run
+
+
+def _take_tables_first(script: ScriptDirectory, order: list[str], retries: LockRetries) -> None:
+    """Make every revision lock the tables it names, children first, before its statements.
+
+    The revision files stay as they are (their checksums are history); their
+    loaded functions are wrapped for this run only.
+    """
+    for revision in script.walk_revisions():
+        tables = tables_to_prelock(Path(revision.path), order)
+        if not tables:
+            continue
+        for name in ("upgrade", "downgrade"):
+            function = getattr(revision.module, name)
+            if not hasattr(function, "__wrapped__"):
+                setattr(revision.module, name, _locking_tables_first(function, tables, retries))
+
+
 def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
     """Apply the revisions one transaction each, retrying any that could not take its locks."""
     recorder = HistoryRecorder(timed=True)
@@ -134,6 +169,7 @@ def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
         **COMPARISON_OPTIONS,
     )
     migration_pid = connection.scalar(text("SELECT pg_backend_pid()"))
+    _take_tables_first(context.script, tables_children_first(connection), retries)
     connection.commit()
     event.listen(connection, "before_cursor_execute", enforce_lock_timeout, retval=True)
     try:
@@ -151,6 +187,9 @@ def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
                 reason = retryable_reason(exc)
                 if reason is None:
                     raise
+                connection.rollback()
+            except PrelockTimeoutError:
+                reason = PRELOCK_TIMEOUT
                 connection.rollback()
             lock.ensure_held()
             # Each attempt starts again from what the last one left: alembic

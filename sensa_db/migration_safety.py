@@ -33,14 +33,16 @@ connection that holds it.
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -74,6 +76,7 @@ LOCK_RETRY_SLEEPS_SECONDS = (0.1, 0.2, 0.4, 0.8, 1.0)
 # What a retry cures: a lock the attempt could not get in time, or a deadlock
 # in which PostgreSQL chose the migration as the victim.
 RETRYABLE_SQLSTATES = {"55P03": "lock_not_available", "40P01": "deadlock_detected"}
+PRELOCK_TIMEOUT = "prelock_timeout"
 
 APPLICATION_NAME = "sensa-db migrations"
 
@@ -294,6 +297,140 @@ class LockRetries:
             )
             time.sleep(sleep)
         self.attempt += 1
+
+
+class PrelockTimeoutError(RuntimeError):
+    """The tables a revision names could not all be locked within one attempt's timeout."""
+
+
+# A revision may name the tables to lock before it runs, overriding what
+# env.py infers from its text: LOCK_TABLES = ("keywords", "chapters"), or ()
+# for none (a data migration that only takes row locks).
+LOCK_TABLES_CONSTANT = "LOCK_TABLES"
+
+
+def revision_constant(path: Path, name: str) -> object:
+    """The literal value of ``name`` at the top of the revision file ``path``, else None.
+
+    Read from the syntax tree, never imported: a revision is not run to learn about it.
+    """
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        target: ast.expr
+        if isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == name and value is not None:
+            try:
+                return ast.literal_eval(value)
+            except ValueError:
+                raise MigrationSettingError(
+                    f"{path.name}: {name} must be a literal (a tuple, a dict, a string)"
+                ) from None
+    return None
+
+
+def tables_to_prelock(path: Path, tables_children_first: Sequence[str]) -> list[str]:
+    """The tables to lock, children first, before running the revision at ``path``.
+
+    A revision's DDL takes ACCESS EXCLUSIVE locks one table at a time, in its
+    own order, while the application's statements and owner triggers lock
+    child tables before their parents: the two orders cross and deadlock
+    (40P01), and under steady traffic a revision that locks a parent first
+    never gets its child at all. Taking every table the revision names in
+    one statement, children first, at the start of its transaction, leaves
+    the application no order to invert. None for a revision with an
+    autocommit_block: it commits before its statements run, so a lock taken
+    first would be gone by then.
+    """
+    declared = revision_constant(path, LOCK_TABLES_CONSTANT)
+    if declared is not None:
+        if not (isinstance(declared, tuple | list) and all(isinstance(t, str) for t in declared)):
+            raise MigrationSettingError(
+                f"{path.name}: {LOCK_TABLES_CONSTANT} must be a tuple of table names"
+            )
+        return [table for table in tables_children_first if table in declared]
+    tree = ast.parse(path.read_text(), filename=str(path))
+    if any(
+        isinstance(node, ast.Attribute) and node.attr == "autocommit_block"
+        for node in ast.walk(tree)
+    ):
+        return []
+    # The tables its code names in strings (SQL, entity names, table tuples);
+    # not its docstring or comments, which may mention any table.
+    docstring = ast.get_docstring(tree, clean=False)
+    strings = " ".join(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value != docstring
+    )
+    return [
+        table for table in tables_children_first if re.search(rf"\b{table}\b", strings) is not None
+    ]
+
+
+def tables_children_first(connection: Connection) -> list[str]:
+    """Our tables, each before every table its foreign keys reference."""
+    rows = connection.execute(
+        text(
+            """
+            SELECT c.relname, coalesce(array_agg(p.relname) FILTER (WHERE p.relname IS NOT NULL
+                                                  AND p.oid <> c.oid), '{}')
+            FROM pg_catalog.pg_class AS c
+            LEFT JOIN pg_catalog.pg_constraint AS k ON k.conrelid = c.oid AND k.contype = 'f'
+            LEFT JOIN pg_catalog.pg_class AS p ON p.oid = k.confrelid
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+            GROUP BY c.relname
+            """
+        )
+    ).all()
+    parents = {name: set(referenced) for name, referenced in rows}
+    depth: dict[str, int] = {}
+
+    def depth_of(table: str, seen: frozenset[str] = frozenset()) -> int:
+        if table not in depth:
+            above = parents.get(table, set()) - seen - {table}
+            depth[table] = 1 + max((depth_of(p, seen | {table}) for p in above), default=0)
+        return depth[table]
+
+    return sorted(parents, key=lambda table: (-depth_of(table), table))
+
+
+def prelock(connection: Connection, tables: Sequence[str], *, timeout: str) -> None:
+    """LOCK ``tables`` in ACCESS EXCLUSIVE mode, in this order, within ``timeout`` in all.
+
+    The whole statement, not each lock, is bounded by ``timeout`` (below the
+    deadlock_timeout): while it waits it may already hold the first tables,
+    and an application transaction waiting on those must never see its
+    deadlock check fire before this statement has given up.
+    """
+    # Computed when the run began: an earlier revision of this run may have
+    # dropped or renamed one since.
+    tables = connection.scalars(
+        text(
+            "SELECT name FROM unnest(CAST(:tables AS text[])) WITH ORDINALITY AS t(name, position)"
+            " WHERE to_regclass(format('public.%I', name)) IS NOT NULL ORDER BY position"
+        ),
+        {"tables": list(tables)},
+    ).all()
+    if not tables:
+        return
+    previous = connection.scalar(text("SELECT current_setting('statement_timeout')"))
+    connection.execute(text("SELECT set_config('statement_timeout', :t, true)"), {"t": timeout})
+    names = ", ".join(f'public."{table}"' for table in tables)
+    try:
+        connection.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in ("57014", *RETRYABLE_SQLSTATES):
+            raise PrelockTimeoutError(
+                f"could not lock {', '.join(tables)} within {timeout}"
+            ) from exc
+        raise
+    connection.execute(text("SELECT set_config('statement_timeout', :t, true)"), {"t": previous})
 
 
 def rebuild_invalid_indexes(connection: Connection) -> list[str]:

@@ -20,7 +20,6 @@ error) during it, or when the revision itself failed.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import subprocess
@@ -43,7 +42,7 @@ from sqlalchemy.engine import URL
 from sensa_db.benchmark.loading import BENCH_LOGINS
 from sensa_db.benchmark.runner import conninfo, populate
 from sensa_db.benchmark.scale import Scale
-from sensa_db.migration_safety import APPLICATION_NAME
+from sensa_db.migration_safety import APPLICATION_NAME, revision_constant
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
 
 DEFAULT_BUDGET_SECONDS = 1.0
@@ -54,7 +53,9 @@ EXCEPTIONS_CONSTANT = "LOCK_BUDGET_EXCEPTIONS"
 BLOCKING_MODES = ("ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock")
 FAILING_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
 # What env.py logs before each retry (sensa_db.migration_safety.LockRetries).
-_RETRY_LINE = re.compile(r"\b(?:lock_not_available|deadlock_detected) after \S+ \(attempt \d+")
+_RETRY_LINE = re.compile(
+    r"\b(?:lock_not_available|deadlock_detected|prelock_timeout) after \S+ \(attempt \d+"
+)
 
 
 class BudgetDeclarationError(ValueError):
@@ -69,44 +70,31 @@ class BudgetException:
 
 def declared_exceptions(path: Path) -> dict[str, BudgetException]:
     """The revision file's ``LOCK_BUDGET_EXCEPTIONS = {"table": (seconds, "reason")}``, if any."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in tree.body:
-        target: ast.expr
-        if isinstance(node, ast.AnnAssign):
-            target, value = node.target, node.value
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        else:
-            continue
-        if not (isinstance(target, ast.Name) and target.id == EXCEPTIONS_CONSTANT):
-            continue
-        try:
-            declared = ast.literal_eval(value) if value is not None else None
-        except ValueError:
-            declared = None
-        if not isinstance(declared, dict):
+    declared = revision_constant(path, EXCEPTIONS_CONSTANT)
+    if declared is None:
+        return {}
+    if not isinstance(declared, dict):
+        raise BudgetDeclarationError(
+            f"{path.name}: {EXCEPTIONS_CONSTANT} must be a literal dict"
+            ' {"table": (seconds, "reason")}'
+        )
+    exceptions = {}
+    for table, entry in declared.items():
+        if not (
+            isinstance(table, str)
+            and isinstance(entry, tuple)
+            and len(entry) == 2
+            and isinstance(entry[0], int | float)
+            and entry[0] > 0
+            and isinstance(entry[1], str)
+            and entry[1].strip()
+        ):
             raise BudgetDeclarationError(
-                f"{path.name}: {EXCEPTIONS_CONSTANT} must be a literal dict"
-                ' {"table": (seconds, "reason")}'
+                f"{path.name}: {EXCEPTIONS_CONSTANT}[{table!r}] must be (seconds > 0,"
+                " a non-empty reason)"
             )
-        exceptions = {}
-        for table, entry in declared.items():
-            if not (
-                isinstance(table, str)
-                and isinstance(entry, tuple)
-                and len(entry) == 2
-                and isinstance(entry[0], int | float)
-                and entry[0] > 0
-                and isinstance(entry[1], str)
-                and entry[1].strip()
-            ):
-                raise BudgetDeclarationError(
-                    f"{path.name}: {EXCEPTIONS_CONSTANT}[{table!r}] must be (seconds > 0,"
-                    " a non-empty reason)"
-                )
-            exceptions[table] = BudgetException(float(entry[0]), entry[1])
-        return exceptions
-    return {}
+        exceptions[table] = BudgetException(float(entry[0]), entry[1])
+    return exceptions
 
 
 @dataclass(frozen=True)
