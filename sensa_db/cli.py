@@ -348,6 +348,110 @@ def add_benchmark(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=_benchmark)
 
 
+# The revision before the concept-map owner revisions: the range the lock-budget
+# report in docs/OPERATIONS.md covers.
+LOCK_BUDGET_FROM = "a6f7b47487af"
+
+
+def _lock_budget(args: argparse.Namespace) -> int:
+    try:
+        from sensa_db.benchmark.lock_budget import MeasureOptions, render_markdown, run_lock_budget
+        from sensa_db.benchmark.scale import Scale
+    except ImportError as exc:
+        raise UsageError(
+            f"the lock budget needs the bench extra ({exc.name} is missing):"
+            " pip install -e '.[bench]'"
+        ) from None
+    try:
+        scale = Scale.quick() if args.quick else Scale.default(args.scale)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.clients < 1 or args.interval_ms <= 0 or args.budget_seconds <= 0:
+        raise UsageError("--clients must be at least 1; --interval-ms and --budget-seconds > 0")
+    report = run_lock_budget(
+        _benchmark_server(args.database_url),
+        alembic_config_path(args.config),
+        scale,
+        start=args.start,
+        stop=args.stop,
+        template=args.template,
+        keep=args.keep,
+        seed=args.seed,
+        progress=not args.no_progress,
+        options=MeasureOptions(
+            clients=args.clients,
+            interval_seconds=args.interval_ms / 1000,
+            default_budget_seconds=args.budget_seconds,
+        ),
+    )
+    print(render_markdown(report))
+    return 0 if report.ok else 1
+
+
+def add_lock_budget(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "lock-budget",
+        help="apply revisions to a populated throwaway database under application traffic",
+        description=(
+            "Creates its own database from the extensions template, migrates it to head, loads"
+            " the benchmark's data set at the chosen scale, downgrades to --from, then applies"
+            " each revision up to --to with `alembic upgrade <revision>` while clients of the"
+            " app role read concept maps, send progress heartbeats and insert keywords, and"
+            " pg_locks is sampled. Prints per revision its duration, the longest blocking lock"
+            " per table, the workload's p99/max before and during, its errors and the lock"
+            " retries. Exits 1 when a revision exceeds its budget (1 s per table with rows,"
+            " unless the revision declares LOCK_BUDGET_EXCEPTIONS), fails, or the workload"
+            " meets a deadlock, a serialization failure or any other error."
+        ),
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="the CI size (seconds to load)")
+    size.add_argument(
+        "--scale",
+        type=float,
+        default=0.1,
+        metavar="FACTOR",
+        help="multiply every row count of the benchmark's default data set (default: 0.1)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="start",
+        default=LOCK_BUDGET_FROM,
+        metavar="REVISION",
+        help=f"the revision the data waits at (default: {LOCK_BUDGET_FROM}, before the"
+        " concept-map owner revisions)",
+    )
+    parser.add_argument(
+        "--to", dest="stop", default="head", metavar="REVISION", help="default: head"
+    )
+    parser.add_argument("--clients", type=int, default=4, help="workload clients (default: 4)")
+    parser.add_argument(
+        "--interval-ms", type=float, default=25, help="pg_locks sampling period (default: 25)"
+    )
+    parser.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=1.0,
+        help="the default budget per table with rows (default: 1)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="the server to create the throwaway database on, as its owner (default:"
+        " $DATABASE_URL, else the local cluster of scripts/setup.sh); its own database is"
+        " never written to",
+    )
+    parser.add_argument(
+        "--template",
+        default="sensa_template",
+        help="the database to clone, holding the extensions (default: sensa_template)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
+    parser.add_argument("--seed", type=int, default=7, help="the data set's random seed")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_config_option(parser)
+    parser.set_defaults(handler=_lock_budget)
+
+
 SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_up,
     add_verify,
@@ -355,6 +459,7 @@ SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_docs,
     add_seed,
     add_benchmark,
+    add_lock_budget,
 )
 
 

@@ -40,7 +40,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
 from sensa_db.benchmark.loading import BENCH_LOGINS
-from sensa_db.benchmark.runner import conninfo, populate
+from sensa_db.benchmark.runner import EXTENSIONS_TEMPLATE, conninfo, own_database, populate
 from sensa_db.benchmark.scale import Scale
 from sensa_db.migration_safety import APPLICATION_NAME, revision_constant
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
@@ -561,3 +561,22 @@ def render_markdown(report: BudgetReport) -> str:
             f" {'ok' if result.ok else 'FAIL: ' + '; '.join(result.problems)} |"
         )
     return "\n".join(lines)
+
+
+def run_lock_budget(
+    server: URL,
+    alembic_ini: Path,
+    scale: Scale,
+    *,
+    start: str,
+    stop: str = "head",
+    template: str = EXTENSIONS_TEMPLATE,
+    keep: bool = False,
+    seed: int = 7,
+    progress: bool = True,
+    options: MeasureOptions | None = None,
+) -> BudgetReport:
+    """The whole harness in a database of its own: create, populate at ``scale``, measure."""
+    with own_database(server, template, keep=keep) as dbname:
+        prepare(server, dbname, alembic_ini, scale, start=start, seed=seed, progress=progress)
+        return measure(server, dbname, alembic_ini, start=start, stop=stop, options=options)
