@@ -7,6 +7,7 @@ cloned for each test. Scratch revisions go into a sandbox copy of alembic/.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -173,16 +174,26 @@ def _hold_keywords(
     dbname: str, server: URL, seconds: float
 ) -> tuple[Callable[[str], None], list[int]]:
     """A ``before_revision`` that opens a transaction reading keywords and ends it ``seconds``
-    later: its ACCESS SHARE lock conflicts with the revision's ACCESS EXCLUSIVE one."""
+    after the migration runner connects: its ACCESS SHARE lock conflicts with the
+    revision's ACCESS EXCLUSIVE one."""
     holders: list[int] = []
+
+    def release_later(connection: psycopg.Connection) -> None:
+        with psycopg.connect(conninfo(server, dbname), autocommit=True) as watcher:
+            while watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+                " AND datname = current_database()",
+                (APPLICATION_NAME,),
+            ).fetchone() == (0,):
+                time.sleep(0.02)
+        time.sleep(seconds)
+        connection.close()  # ends the transaction
 
     def hold(revision: str) -> None:
         connection = psycopg.connect(conninfo(server, dbname))
         connection.execute("SELECT count(*) FROM public.keywords")
         holders.append(connection.info.backend_pid)
-        timer = threading.Timer(seconds, connection.close)  # closing ends the transaction
-        timer.daemon = True
-        timer.start()
+        threading.Thread(target=release_later, args=(connection,), daemon=True).start()
 
     return hold, holders
 
