@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -278,3 +279,48 @@ def test_a_concurrent_index_revision_reruns_after_being_killed_once_built(
     assert rerun.returncode == 0, rerun.stderr
     with connected(migrated_database) as connection:
         assert index_validity(connection) is True
+
+
+def _terminate_the_lock_holder() -> str:
+    # pg_terminate_backend(pid, timeout) returns once the backend has exited.
+    return (
+        'op.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_locks'
+        " WHERE locktype = 'advisory' AND granted"
+        f" AND classid = {MIGRATION_LOCK_KEY >> 32} AND objid = {MIGRATION_LOCK_KEY & 0xFFFFFFFF}"
+        ' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")'
+    )
+
+
+@pytest.mark.parametrize("lock_lost", [True, False], ids=["lock lost", "control: lock kept"])
+def test_a_lost_migration_lock_stops_the_run_before_the_next_revision(
+    tmp_path: Path, migrated_database: str, lock_lost: bool
+) -> None:
+    sandbox = AlembicSandbox(tmp_path)
+    sandbox.add_revision(
+        "e4e4e4e4e4e4",
+        upgrade=f"""
+            op.create_table("first_marker", sa.Column("id", sa.Integer, primary_key=True))
+            {_terminate_the_lock_holder() if lock_lost else "pass"}
+        """,
+    )
+    sandbox.add_revision(
+        "f5f5f5f5f5f5",
+        down_revision="e4e4e4e4e4e4",
+        upgrade='op.create_table("second_marker", sa.Column("id", sa.Integer, primary_key=True))',
+    )
+    result = sandbox.alembic("upgrade", "head", url=migrated_database)
+    with connected(migrated_database) as connection:
+        version = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        markers = connection.scalars(
+            text("SELECT relname FROM pg_class WHERE relname LIKE '%_marker' ORDER BY 1")
+        ).all()
+    if lock_lost:
+        assert result.returncode != 0
+        last_line = result.stderr.strip().splitlines()[-1]
+        assert last_line.startswith("alembic: the migration lock was lost: its connection (pid ")
+        assert "Stopped before the next revision" in last_line
+        assert "Traceback" not in result.stderr
+        assert (version, markers) == (repository_head(), [])
+    else:
+        assert result.returncode == 0, result.stderr
+        assert (version, markers) == ("f5f5f5f5f5f5", ["first_marker", "second_marker"])
