@@ -452,6 +452,65 @@ def add_lock_budget(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=_lock_budget)
 
 
+def _kill_sweep(args: argparse.Namespace) -> int:
+    from sensa_db.benchmark.kill_sweep import WAYS, clean_run, render_markdown, sample_points
+    from sensa_db.benchmark.kill_sweep import sweep as run_sweep
+
+    if args.every < 1:
+        raise UsageError("--every must be at least 1")
+    server = _benchmark_server(args.database_url)
+    alembic_ini = alembic_config_path(args.config)
+    points = None
+    if args.every > 1:
+        _, statements = clean_run(server, alembic_ini, template=args.template)
+        points = sample_points(statements, args.every)
+    outcomes = run_sweep(
+        server, alembic_ini, points=points, ways=args.ways or WAYS, template=args.template
+    )
+    print(render_markdown(outcomes))
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
+def add_kill_sweep(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "kill-sweep",
+        help="kill `alembic upgrade head` at every statement boundary, then run it again",
+        description=(
+            "For each SQL statement of a clean `alembic upgrade head` from an empty database,"
+            " upgrades a fresh throwaway database and kills the runner just before that"
+            " statement (SIGKILL of the process, and pg_terminate_backend of its connection),"
+            " then checks that no session or lock is left and migrations_log agrees with"
+            " alembic_version, runs the upgrade again and compares the normalised"
+            " `pg_dump --schema-only` with the clean run's. Exits 1 if any kill point fails."
+            " The full sweep takes about 20 s per kill on a busy 2-core machine."
+        ),
+    )
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="kill at every N-th statement (and at the first backfill, validation and"
+        " concurrent build) instead of at every statement",
+    )
+    parser.add_argument(
+        "--way", dest="ways", action="append", choices=("sigkill", "terminate"),
+        help="how to kill (repeatable; default: both)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--database-url",
+        help="the server to create the throwaway databases on, as its owner (default:"
+        " $DATABASE_URL, else the local cluster of scripts/setup.sh)",
+    )
+    parser.add_argument(
+        "--template",
+        default="sensa_template",
+        help="the database to clone, holding the extensions (default: sensa_template)",
+    )
+    _add_config_option(parser)
+    parser.set_defaults(handler=_kill_sweep)
+
+
 SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_up,
     add_verify,
@@ -460,6 +519,7 @@ SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_seed,
     add_benchmark,
     add_lock_budget,
+    add_kill_sweep,
 )
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from sensa_db.migration_safety import APPLICATION_NAME, MIGRATION_LOCK_KEY
@@ -324,3 +327,52 @@ def test_a_lost_migration_lock_stops_the_run_before_the_next_revision(
     else:
         assert result.returncode == 0, result.stderr
         assert (version, markers) == ("f5f5f5f5f5f5", ["first_marker", "second_marker"])
+
+
+def test_an_index_left_invalid_by_a_killed_build_is_rebuilt_by_the_next_run(
+    migrated_database: str,
+) -> None:
+    index_valid = text(
+        "SELECT indisvalid FROM pg_index"
+        " WHERE indexrelid = 'public.idx_users_email_killed'::regclass"
+    )
+    with connected(migrated_database) as snapshot_holder, connected(migrated_database) as builder:
+        # An open snapshot makes the concurrent build wait, after its catalog
+        # entry (INVALID) has been committed, until the snapshot ends.
+        snapshot_holder.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        snapshot_holder.execute(text("SELECT count(*) FROM audit_log"))
+        builder_pid = builder.scalar(text("SELECT pg_backend_pid()"))
+        builder.commit()
+        build = threading.Thread(
+            target=lambda: _ignore_errors(
+                builder.execution_options(isolation_level="AUTOCOMMIT").execute,
+                text("CREATE INDEX CONCURRENTLY idx_users_email_killed ON users (email)"),
+            ),
+            daemon=True,
+        )
+        build.start()
+        with connected(migrated_database) as killer:
+            deadline = time.monotonic() + 60
+            while not killer.scalar(
+                text("SELECT wait_event = 'virtualxid' FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": builder_pid},
+            ):
+                killer.rollback()
+                assert time.monotonic() < deadline, "the build never waited for the snapshot"
+                time.sleep(0.05)
+            killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": builder_pid})
+            build.join(timeout=30)
+            killer.rollback()
+            assert killer.scalar(index_valid) is False
+        snapshot_holder.rollback()
+    result = run_alembic("upgrade", "head", url=migrated_database)
+    assert result.returncode == 0, result.stderr
+    assert "rebuilding INVALID index idx_users_email_killed" in result.stderr
+    with connected(migrated_database) as connection:
+        assert connection.scalar(index_valid) is True
+
+
+def _ignore_errors(function: Callable[..., object], *args: object) -> None:
+    # The terminated build's error is the point of the test.
+    with contextlib.suppress(DBAPIError):
+        function(*args)
