@@ -195,8 +195,9 @@ def test_a_revision_from_the_template_retries_then_gives_up_on_a_busy_table(
         )
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
-    # The revision's own 200ms and the session's 10min both give way to the retries.
-    assert f"lock_not_available after {repository_head()} (attempt 1, lock timeout 50ms)" in (
+    # The revision's own 200ms and the session's 10min both give way to the retries'
+    # 50ms, first while env.py locks the table the revision names.
+    assert f"prelock_timeout after {repository_head()} (attempt 1, lock timeout 50ms)" in (
         result.stderr
     )
     assert "could not take its locks" in last_line
