@@ -225,7 +225,7 @@ class LockRetries:
         self.bound_seconds = bound_seconds
         self.poll_seconds = poll_seconds
         self.attempt = 0
-        self._started = time.monotonic()
+        self._first_failure: float | None = None
 
     @property
     def lock_timeout(self) -> str:
@@ -240,13 +240,17 @@ class LockRetries:
 
     @property
     def elapsed(self) -> float:
-        """Seconds since the current revision's first attempt began."""
-        return time.monotonic() - self._started
+        """Seconds since the current revision's first attempt failed (0 before).
+
+        Counted from the failure, not from the attempt's start: a long revision
+        (a backfill in an autocommit_block) that fails late still gets its retries.
+        """
+        return 0.0 if self._first_failure is None else time.monotonic() - self._first_failure
 
     def revision_applied(self) -> None:
         """The next revision starts with a short timeout and a whole bound of its own."""
         self.attempt = 0
-        self._started = time.monotonic()
+        self._first_failure = None
 
     def _exhausted(self, reason: str, at_revision: str, holders: str) -> LockRetriesExhaustedError:
         return LockRetriesExhaustedError(
@@ -261,6 +265,8 @@ class LockRetries:
         self, reason: str, *, at_revision: str, holders: Callable[[], list[LockHolder]]
     ) -> None:
         """Wait until the next attempt may start, or raise when the bound would be passed."""
+        if self._first_failure is None:
+            self._first_failure = time.monotonic()
         blocking = holders()
         if blocking:
             log.warning(
