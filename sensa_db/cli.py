@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -25,6 +25,9 @@ from sensa_db.migration_history import verify
 from sensa_db.migration_lint import LintSetupError, lint
 from sensa_db.schema_docs import render_schema_docs
 from sensa_db.seeds import LIVE_USER_THRESHOLD, ProductionGuardError, seed
+
+if TYPE_CHECKING:
+    from sensa_db.benchmark.scale import Scale
 
 Handler = Callable[[argparse.Namespace], int]
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -257,23 +260,60 @@ def _benchmark_server(explicit: str | None) -> URL:
     )
 
 
+def _add_data_set_options(
+    parser: argparse.ArgumentParser, *, quick_help: str, default_scale: float
+) -> None:
+    """The options of the commands that load the benchmark's data set into a throwaway
+    database of their own: its size, the server, the template, keep, seed, progress."""
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help=quick_help)
+    size.add_argument(
+        "--scale",
+        type=float,
+        default=default_scale,
+        metavar="FACTOR",
+        help=f"multiply every row count of the default data set (default: {default_scale:g})",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="the server to create the throwaway database on, as its owner (default:"
+        " $DATABASE_URL, else the local cluster of scripts/setup.sh); its own database is"
+        " never written to",
+    )
+    parser.add_argument(
+        "--template",
+        default="sensa_template",
+        help="the database to clone, holding the extensions (default: sensa_template)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the throwaway database instead of dropping it"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="the data set's random seed")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_config_option(parser)
+
+
+def _scale(args: argparse.Namespace) -> Scale:
+    from sensa_db.benchmark.scale import Scale
+
+    try:
+        return Scale.quick() if args.quick else Scale.default(args.scale)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _benchmark(args: argparse.Namespace) -> int:
     try:
         from sensa_db.benchmark import report
         from sensa_db.benchmark.runner import Options, run
-        from sensa_db.benchmark.scale import Scale
         from sensa_db.benchmark.workloads import WrongAnswerError
     except ImportError as exc:
         raise UsageError(
             f"the benchmark needs the bench extra ({exc.name} is missing):"
             " pip install -e '.[bench]'"
         ) from None
-    try:
-        scale = Scale.quick() if args.quick else Scale.default(args.scale)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     options = Options(
-        scale=scale,
+        scale=_scale(args),
         server=_benchmark_server(args.database_url),
         alembic_ini=alembic_config_path(args.config),
         output=Path(args.output),
@@ -309,29 +349,10 @@ def add_benchmark(subparsers: SubParsers) -> None:
             " (numpy, matplotlib) and psql."
         ),
     )
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument(
-        "--quick",
-        action="store_true",
-        help="a smoke-test size (seconds): every step, checked, with few repetitions",
-    )
-    size.add_argument(
-        "--scale",
-        type=float,
-        default=1.0,
-        metavar="FACTOR",
-        help="multiply every row count of the default data set (default: 1)",
-    )
-    parser.add_argument(
-        "--database-url",
-        help="the server to create the benchmark's database on, as its owner (default:"
-        " $DATABASE_URL, else the local cluster of scripts/setup.sh); its own database is"
-        " never written to",
-    )
-    parser.add_argument(
-        "--template",
-        default="sensa_template",
-        help="the database to clone, holding the extensions (default: sensa_template)",
+    _add_data_set_options(
+        parser,
+        quick_help="a smoke-test size (seconds): every step, checked, with few repetitions",
+        default_scale=1.0,
     )
     parser.add_argument(
         "--output",
@@ -339,12 +360,6 @@ def add_benchmark(subparsers: SubParsers) -> None:
         metavar="DIR",
         help="where to write the results (default: benchmarks/results)",
     )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the benchmark's database instead of dropping it"
-    )
-    parser.add_argument("--seed", type=int, default=7, help="the data set's random seed")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    _add_config_option(parser)
     parser.set_defaults(handler=_benchmark)
 
 
@@ -356,16 +371,12 @@ LOCK_BUDGET_FROM = "a6f7b47487af"
 def _lock_budget(args: argparse.Namespace) -> int:
     try:
         from sensa_db.benchmark.lock_budget import MeasureOptions, render_markdown, run_lock_budget
-        from sensa_db.benchmark.scale import Scale
     except ImportError as exc:
         raise UsageError(
             f"the lock budget needs the bench extra ({exc.name} is missing):"
             " pip install -e '.[bench]'"
         ) from None
-    try:
-        scale = Scale.quick() if args.quick else Scale.default(args.scale)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    scale = _scale(args)
     if args.clients < 1 or args.interval_ms <= 0 or args.budget_seconds <= 0:
         raise UsageError("--clients must be at least 1; --interval-ms and --budget-seconds > 0")
     report = run_lock_budget(
@@ -404,15 +415,7 @@ def add_lock_budget(subparsers: SubParsers) -> None:
             " meets a deadlock, a serialization failure or any other error."
         ),
     )
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="the CI size (seconds to load)")
-    size.add_argument(
-        "--scale",
-        type=float,
-        default=0.1,
-        metavar="FACTOR",
-        help="multiply every row count of the benchmark's default data set (default: 0.1)",
-    )
+    _add_data_set_options(parser, quick_help="the CI size (seconds to load)", default_scale=0.1)
     parser.add_argument(
         "--from",
         dest="start",
@@ -434,21 +437,6 @@ def add_lock_budget(subparsers: SubParsers) -> None:
         default=1.0,
         help="the default budget per table with rows (default: 1)",
     )
-    parser.add_argument(
-        "--database-url",
-        help="the server to create the throwaway database on, as its owner (default:"
-        " $DATABASE_URL, else the local cluster of scripts/setup.sh); its own database is"
-        " never written to",
-    )
-    parser.add_argument(
-        "--template",
-        default="sensa_template",
-        help="the database to clone, holding the extensions (default: sensa_template)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the throwaway database")
-    parser.add_argument("--seed", type=int, default=7, help="the data set's random seed")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    _add_config_option(parser)
     parser.set_defaults(handler=_lock_budget)
 
 
