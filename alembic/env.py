@@ -140,9 +140,11 @@ def _take_tables_first(script: ScriptDirectory, order: list[str], retries: LockR
         if not tables:
             continue
         for name in ("upgrade", "downgrade"):
+            # A module loaded by an earlier run in this process keeps that
+            # run's wrapper: wrap the revision's own function again.
             function = getattr(revision.module, name)
-            if not hasattr(function, "__wrapped__"):
-                setattr(revision.module, name, _locking_tables_first(function, tables, retries))
+            function = getattr(function, "__wrapped__", function)
+            setattr(revision.module, name, _locking_tables_first(function, tables, retries))
 
 
 def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
