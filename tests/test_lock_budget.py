@@ -16,8 +16,14 @@ import pytest
 from sqlalchemy import URL, make_url
 
 from sensa_db.benchmark.lock_budget import (
+    BudgetDeclarationError,
+    BudgetException,
     BudgetReport,
+    Latency,
     MeasureOptions,
+    RevisionResult,
+    TableBlock,
+    declared_exceptions,
     measure,
     prepare,
     render_markdown,
@@ -268,3 +274,43 @@ def test_todays_revisions_under_load_stay_in_budget_without_deadlocks(
     for result in report.revisions:
         assert result.errors == {}, result.revision
         assert result.ok, (result.revision, result.problems)
+
+
+def test_a_revision_declares_its_exception_with_a_reason_and_the_report_shows_it(
+    tmp_path: Path,
+) -> None:
+    sandbox = AlembicSandbox(tmp_path)
+    path = sandbox.add_revision(
+        SANDBOX_REVISION,
+        upgrade=UNSAFE_INDEX,
+        preamble='LOCK_BUDGET_EXCEPTIONS = {"keywords": (30.0, "a rewrite, in the window")}',
+    )
+    declared = declared_exceptions(path)
+    assert declared == {"keywords": BudgetException(30.0, "a rewrite, in the window")}
+    block = TableBlock(
+        "keywords", 2400, 3.96, declared["keywords"].seconds, "a rewrite, in the window"
+    )
+    assert not block.over_budget
+    result = RevisionResult(
+        SANDBOX_REVISION, "sandbox", 3.9, 5.0, [block], Latency(10, 5.0, 4000.0), {}, 0
+    )
+    report = BudgetReport(4, 0.025, 1.0, {"keywords": 2400}, Latency(10, 5.0, 9.0), {}, [result])
+    assert report.ok
+    assert "keywords 3.96 (declared 30: a rewrite, in the window)" in render_markdown(report)
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        'LOCK_BUDGET_EXCEPTIONS = {"keywords": 30.0}',
+        'LOCK_BUDGET_EXCEPTIONS = {"keywords": (30.0, "")}',
+        'LOCK_BUDGET_EXCEPTIONS = {"keywords": (-1, "why")}',
+        'LOCK_BUDGET_EXCEPTIONS = ["keywords"]',
+    ],
+)
+def test_a_malformed_exception_is_refused_by_name(tmp_path: Path, declaration: str) -> None:
+    path = AlembicSandbox(tmp_path).add_revision(
+        SANDBOX_REVISION, upgrade="pass", preamble=declaration
+    )
+    with pytest.raises(BudgetDeclarationError, match="LOCK_BUDGET_EXCEPTIONS"):
+        declared_exceptions(path)
