@@ -467,7 +467,13 @@ def rebuild_invalid_indexes(connection: Connection) -> list[str]:
             name,
         )
         verb = "DROP INDEX CONCURRENTLY IF EXISTS" if duplicate else "REINDEX INDEX CONCURRENTLY"
-        connection.execute(text(f'{verb} public."{name}"'))
+        try:
+            connection.execute(text(f'{verb} public."{name}"'))
+        except DBAPIError as exc:
+            # A rebuild that cannot get its locks now leaves the index as it
+            # was: the revision that builds it drops it first, and the next
+            # run tries again. It must not stop this run.
+            log.warning("could not rebuild INVALID index %s now: %s", name, exc.orig)
     return list(names)
 
 
