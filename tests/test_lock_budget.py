@@ -99,9 +99,11 @@ UNSAFE_NOT_NULL_COLUMN = """
 # The backfill acts as admin_role in each batch, as revision 6e1f8a3c5d27 does:
 # the owner is under FORCEd row-level security and would update no row.
 SAFE_NOT_NULL_COLUMN = """
-    op.add_column("keywords", sa.Column("review_token", sa.UUID(), nullable=True))
-    op.execute("ALTER TABLE keywords ALTER COLUMN review_token SET DEFAULT gen_random_uuid()")
+    # Re-runnable from the top: a retry runs the whole revision again, after the
+    # autocommit block has committed some of it.
     with op.get_context().autocommit_block():
+        op.execute("ALTER TABLE keywords ADD COLUMN IF NOT EXISTS review_token uuid")
+        op.execute("ALTER TABLE keywords ALTER COLUMN review_token SET DEFAULT gen_random_uuid()")
         op.execute('''
             DO $backfill$
             DECLARE
@@ -123,6 +125,7 @@ SAFE_NOT_NULL_COLUMN = """
             END
             $backfill$
         ''')
+        op.execute("ALTER TABLE keywords DROP CONSTRAINT IF EXISTS review_token_set")
         op.execute("ALTER TABLE keywords ADD CONSTRAINT review_token_set"
                    " CHECK (review_token IS NOT NULL) NOT VALID")
         op.execute("ALTER TABLE keywords VALIDATE CONSTRAINT review_token_set")
