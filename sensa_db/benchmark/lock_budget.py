@@ -359,6 +359,16 @@ def _alembic(
     )
 
 
+def _failure(stderr: str) -> str:
+    """What failed, from alembic's stderr: env.py's own message, else the exception's line
+    (SQLAlchemy ends a traceback with a link, not with the error)."""
+    lines = stderr.strip().splitlines() or ["no output"]
+    for line in reversed(lines):
+        if line.startswith("alembic: ") or re.match(r"[\w.]+(Error|Exception): ", line):
+            return line
+    return lines[-1]
+
+
 def _logged_milliseconds(owner: psycopg.Connection[Any], revision: str) -> int | None:
     row = owner.execute(
         "SELECT execution_time_ms FROM public.migrations_log WHERE revision = %s"
@@ -499,11 +509,7 @@ def measure(
                     latency=Latency.of(during),
                     errors=_errors(during),
                     lock_retries=len(_RETRY_LINE.findall(run.stderr)),
-                    failure=(
-                        None
-                        if run.returncode == 0
-                        else (run.stderr.strip().splitlines() or ["no output"])[-1]
-                    ),
+                    failure=None if run.returncode == 0 else _failure(run.stderr),
                 )
                 result.problems = _problems(result)
                 results.append(result)
