@@ -6,13 +6,19 @@ token (never from alembic.ini). ``alembic upgrade head --sql`` needs none: it
 renders for PostgreSQL without connecting.
 
 Every revision run writes a migrations_log row in its own transaction
-(sensa_db.migration_history). Online runs hold the migration lock and set the
-session's lock and statement timeouts (sensa_db.migration_safety).
+(sensa_db.migration_history). Online runs hold the migration lock, set the
+session's lock and statement timeouts, rebuild INVALID indexes an interrupted
+run left, take each revision's locks with short timeouts and retries, and stop
+before the next revision if the migration lock is lost
+(sensa_db.migration_safety).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial, wraps
 from logging.config import fileConfig
+from pathlib import Path
 from typing import Any
 
 # Importing alembic_postgresql_enum registers its comparator: enum types are
@@ -20,22 +26,37 @@ from typing import Any
 # removed or renamed one a new type the columns are converted to, see
 # docs/MIGRATION_GUIDELINES.md), and `alembic check` fails on any difference.
 import alembic_postgresql_enum  # noqa: F401
-from alembic import context
+from alembic import context, op
+from alembic.script import ScriptDirectory
 from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers
-from sqlalchemy import Connection, Engine, pool, text
+from sqlalchemy import Connection, Engine, event, pool, text
+from sqlalchemy.exc import DBAPIError
 
 from sensa_db.database import DatabaseURLError, make_engine
 from sensa_db.migration_history import HistoryRecorder
 from sensa_db.migration_safety import (
     APPLICATION_NAME,
+    PRELOCK_TIMEOUT,
+    LockRetries,
+    LockRetriesExhaustedError,
+    MigrationLock,
+    MigrationLockLostError,
     MigrationLockTimeoutError,
     MigrationSettingError,
     MigrationThroughPoolerError,
+    PrelockTimeoutError,
+    lock_holders,
+    lock_retry_seconds,
     lock_wait_seconds,
     migration_lock,
+    prelock,
+    rebuild_invalid_indexes,
     refuse_pooled_connection,
+    retryable_reason,
     session_timeout_statements,
+    tables_children_first,
+    tables_to_prelock,
 )
 from sensa_db.models import metadata
 from sensa_db.sql_entities import ENTITY_TYPES, load_entities
@@ -104,18 +125,113 @@ def _run_with_connection(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _locking_tables_first(
+    function: Callable[..., None], tables: list[str], retries: LockRetries
+) -> Callable[..., None]:
+    @wraps(function)
+    def run(**run_args: Any) -> None:
+        prelock(op.get_bind(), tables, timeout=retries.lock_timeout)
+        function(**run_args)
+
+    return run
+
+
+def _take_tables_first(script: ScriptDirectory, order: list[str], retries: LockRetries) -> None:
+    """Make every revision lock the tables it names, children first, before its statements.
+
+    The revision files stay as they are (their checksums are history); their
+    loaded functions are wrapped for this run only.
+    """
+    for revision in script.walk_revisions():
+        tables = tables_to_prelock(Path(revision.path), order)
+        if not tables:
+            continue
+        for name in ("upgrade", "downgrade"):
+            # A module loaded by an earlier run in this process keeps that
+            # run's wrapper: wrap the revision's own function again.
+            function = getattr(revision.module, name)
+            function = getattr(function, "__wrapped__", function)
+            setattr(revision.module, name, _locking_tables_first(function, tables, retries))
+
+
+def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
+    """Apply the revisions one transaction each, retrying any that could not take its locks."""
+    recorder = HistoryRecorder(timed=True)
+    retries = LockRetries(lock_retry_seconds())
+
+    def lock_still_held(**_: Any) -> None:
+        lock.ensure_held()
+
+    def revision_applied(**_: Any) -> None:
+        retries.revision_applied()
+
+    def enforce_lock_timeout(
+        conn: Connection, cursor: Any, statement: str, parameters: Any, *args: Any
+    ) -> tuple[str, Any]:
+        return retries.enforce(statement), parameters
+
+    # Callbacks run inside each revision's transaction, in this order: a lost
+    # lock rolls the revision back before it is recorded.
+    context.configure(
+        connection=connection,
+        on_version_apply=[lock_still_held, recorder, revision_applied],
+        **COMPARISON_OPTIONS,
+    )
+    migration_pid = connection.scalar(text("SELECT pg_backend_pid()"))
+    _take_tables_first(context.script, tables_children_first(connection), retries)
+    connection.commit()
+    event.listen(connection, "before_cursor_execute", enforce_lock_timeout, retval=True)
+    try:
+        while True:
+            # Also the timeout inside autocommit_block, where SET LOCAL has ended.
+            connection.execute(text(f"SET lock_timeout = '{retries.lock_timeout}'"))
+            attempt_began = connection.scalar(text("SELECT clock_timestamp()"))
+            connection.commit()
+            try:
+                with context.begin_transaction():
+                    recorder.start()
+                    context.run_migrations()
+                return
+            except DBAPIError as exc:
+                reason = retryable_reason(exc)
+                if reason is None:
+                    raise
+                connection.rollback()
+            except PrelockTimeoutError:
+                reason = PRELOCK_TIMEOUT
+                connection.rollback()
+            lock.ensure_held()
+            # Each attempt starts again from what the last one left: alembic
+            # re-reads alembic_version, and no INVALID index survives.
+            rebuild_invalid_indexes(lock.connection)
+            retries.after_failure(
+                reason,
+                at_revision=context.get_context().get_current_revision() or "base",
+                holders=partial(
+                    lock_holders,
+                    lock.connection,
+                    other_than=(lock.pid, migration_pid),
+                    begun_before=attempt_began,
+                ),
+            )
+    finally:
+        event.remove(connection, "before_cursor_execute", enforce_lock_timeout)
+
+
 def _run_locked(engine: Engine) -> None:
     # Connected only once the lock is held, so a runner that waited reads the
     # revision its predecessor left, and finds nothing to do.
     with (
-        migration_lock(engine, wait_seconds=lock_wait_seconds()),
+        migration_lock(engine, wait_seconds=lock_wait_seconds()) as lock,
         engine.connect() as connection,
     ):
         refuse_pooled_connection(connection)
         for statement in session_timeout_statements():
             connection.execute(text(statement))
+            lock.connection.execute(text(statement))
         connection.commit()
-        _run_with_connection(connection)
+        rebuild_invalid_indexes(lock.connection)
+        _run_with_lock_retries(connection, lock)
 
 
 def run_migrations_online() -> None:
@@ -148,6 +264,8 @@ def run_migrations_online() -> None:
         DatabaseURLError,
         MigrationSettingError,
         MigrationLockTimeoutError,
+        LockRetriesExhaustedError,
+        MigrationLockLostError,
         MigrationThroughPoolerError,
     ) as exc:
         raise SystemExit(f"alembic: {exc}") from None

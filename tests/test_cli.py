@@ -13,7 +13,7 @@ from sensa_db.models import metadata
 from sensa_db.schema_docs import render_schema_docs
 from tests.postgres import REPO_ROOT
 
-COMMANDS = ["up", "verify", "lint-migrations", "docs"]
+COMMANDS = ["up", "verify", "lint-migrations", "docs", "lock-budget", "kill-sweep"]
 
 
 def test_the_console_script_lists_every_command() -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from sensa_db.migration_safety import APPLICATION_NAME, MIGRATION_LOCK_KEY
@@ -103,13 +107,17 @@ def test_a_waiting_runner_proceeds_once_the_lock_is_released(empty_database: str
         )
         try:
             deadline = time.monotonic() + 60
-            # Wait until the runner has tried the lock and failed (it is idle
-            # after a query about the advisory lock), checking each time in a
-            # transaction of its own: pg_stat_activity is read once per transaction.
+            # Wait until the runner has tried the lock, failed and looked up its
+            # holder (it is idle after that look-up, which reads pg_locks, until
+            # its next try): released earlier, the holder would be gone from the
+            # runner's message. Only this database's runner counts: other suites
+            # may migrate on the same cluster. Each check is a transaction of its
+            # own, as pg_stat_activity is read once per transaction.
             while not holder.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"
-                    " AND state = 'idle' AND query LIKE '%advisory%'"
+                    " AND datname = current_database() AND state = 'idle'"
+                    " AND query LIKE '%pg_locks%'"
                 ),
                 {"name": APPLICATION_NAME},
             ):
@@ -160,7 +168,7 @@ def test_the_session_statement_timeout_applies_to_every_revision(
     assert "canceling statement due to statement timeout" in result.stderr
 
 
-def test_a_revision_from_the_template_gives_up_on_a_busy_table(
+def test_a_revision_from_the_template_retries_then_gives_up_on_a_busy_table(
     tmp_path: Path, migrated_database: str
 ) -> None:
     sandbox = AlembicSandbox(tmp_path)
@@ -179,17 +187,26 @@ def test_a_revision_from_the_template_gives_up_on_a_busy_table(
     )
     with connected(migrated_database) as reader:
         reader.execute(text("SELECT count(*) FROM users"))  # holds ACCESS SHARE until rollback
-        started = time.monotonic()
+        reader_pid = reader.scalar(text("SELECT pg_backend_pid()"))
         result = sandbox.alembic(
             "upgrade",
             "head",
             url=migrated_database,
-            env={"SENSA_MIGRATION_DDL_LOCK_TIMEOUT": "10min"},
+            env={
+                "SENSA_MIGRATION_DDL_LOCK_TIMEOUT": "10min",
+                "SENSA_MIGRATION_LOCK_RETRY_SECONDS": "2",
+            },
         )
-        waited = time.monotonic() - started
     assert result.returncode != 0
-    assert "canceling statement due to lock timeout" in result.stderr
-    assert waited < 60
+    last_line = result.stderr.strip().splitlines()[-1]
+    # The revision's own 200ms and the session's 10min both give way to the retries'
+    # 50ms, first while env.py locks the table the revision names.
+    assert f"prelock_timeout after {repository_head()} (attempt 1, lock timeout 50ms)" in (
+        result.stderr
+    )
+    assert "could not take its locks" in last_line
+    assert f"pid {reader_pid} " in last_line
+    assert "users AccessShareLock" in last_line
 
 
 CONCURRENT_INDEX = """
@@ -270,3 +287,97 @@ def test_a_concurrent_index_revision_reruns_after_being_killed_once_built(
     assert rerun.returncode == 0, rerun.stderr
     with connected(migrated_database) as connection:
         assert index_validity(connection) is True
+
+
+def _terminate_the_lock_holder() -> str:
+    # pg_terminate_backend(pid, timeout) returns once the backend has exited.
+    return (
+        'op.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_locks'
+        " WHERE locktype = 'advisory' AND granted"
+        f" AND classid = {MIGRATION_LOCK_KEY >> 32} AND objid = {MIGRATION_LOCK_KEY & 0xFFFFFFFF}"
+        ' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")'
+    )
+
+
+@pytest.mark.parametrize("lock_lost", [True, False], ids=["lock lost", "control: lock kept"])
+def test_a_lost_migration_lock_stops_the_run_before_the_next_revision(
+    tmp_path: Path, migrated_database: str, lock_lost: bool
+) -> None:
+    sandbox = AlembicSandbox(tmp_path)
+    sandbox.add_revision(
+        "e4e4e4e4e4e4",
+        upgrade=f"""
+            op.create_table("first_marker", sa.Column("id", sa.Integer, primary_key=True))
+            {_terminate_the_lock_holder() if lock_lost else "pass"}
+        """,
+    )
+    sandbox.add_revision(
+        "f5f5f5f5f5f5",
+        down_revision="e4e4e4e4e4e4",
+        upgrade='op.create_table("second_marker", sa.Column("id", sa.Integer, primary_key=True))',
+    )
+    result = sandbox.alembic("upgrade", "head", url=migrated_database)
+    with connected(migrated_database) as connection:
+        version = connection.scalar(text("SELECT version_num FROM alembic_version"))
+        markers = connection.scalars(
+            text("SELECT relname FROM pg_class WHERE relname LIKE '%_marker' ORDER BY 1")
+        ).all()
+    if lock_lost:
+        assert result.returncode != 0
+        last_line = result.stderr.strip().splitlines()[-1]
+        assert last_line.startswith("alembic: the migration lock was lost: its connection (pid ")
+        assert "Stopped before the next revision" in last_line
+        assert "Traceback" not in result.stderr
+        assert (version, markers) == (repository_head(), [])
+    else:
+        assert result.returncode == 0, result.stderr
+        assert (version, markers) == ("f5f5f5f5f5f5", ["first_marker", "second_marker"])
+
+
+def test_an_index_left_invalid_by_a_killed_build_is_rebuilt_by_the_next_run(
+    migrated_database: str,
+) -> None:
+    index_valid = text(
+        "SELECT indisvalid FROM pg_index"
+        " WHERE indexrelid = 'public.idx_users_email_killed'::regclass"
+    )
+    with connected(migrated_database) as snapshot_holder, connected(migrated_database) as builder:
+        # An open snapshot makes the concurrent build wait, after its catalog
+        # entry (INVALID) has been committed, until the snapshot ends.
+        snapshot_holder.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        snapshot_holder.execute(text("SELECT count(*) FROM audit_log"))
+        builder_pid = builder.scalar(text("SELECT pg_backend_pid()"))
+        builder.commit()
+        build = threading.Thread(
+            target=lambda: _ignore_errors(
+                builder.execution_options(isolation_level="AUTOCOMMIT").execute,
+                text("CREATE INDEX CONCURRENTLY idx_users_email_killed ON users (email)"),
+            ),
+            daemon=True,
+        )
+        build.start()
+        with connected(migrated_database) as killer:
+            deadline = time.monotonic() + 60
+            while not killer.scalar(
+                text("SELECT wait_event = 'virtualxid' FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": builder_pid},
+            ):
+                killer.rollback()
+                assert time.monotonic() < deadline, "the build never waited for the snapshot"
+                time.sleep(0.05)
+            killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": builder_pid})
+            build.join(timeout=30)
+            killer.rollback()
+            assert killer.scalar(index_valid) is False
+        snapshot_holder.rollback()
+    result = run_alembic("upgrade", "head", url=migrated_database)
+    assert result.returncode == 0, result.stderr
+    assert "rebuilding INVALID index idx_users_email_killed" in result.stderr
+    with connected(migrated_database) as connection:
+        assert connection.scalar(index_valid) is True
+
+
+def _ignore_errors(function: Callable[..., object], *args: object) -> None:
+    # The terminated build's error is the point of the test.
+    with contextlib.suppress(DBAPIError):
+        function(*args)

@@ -30,9 +30,10 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from sensa_db.benchmark import report
-from sensa_db.benchmark.dataset import generate
+from sensa_db.benchmark.dataset import Dataset, generate
 from sensa_db.benchmark.loading import (
     BENCH_LOGINS,
+    TableLoad,
     build_hnsw_indexes,
     drop_hnsw_indexes,
     ensure_logins,
@@ -256,36 +257,60 @@ def _targets(
     ]
 
 
+@dataclass(frozen=True)
+class Populated:
+    data: Dataset
+    loads: list[TableLoad]
+    generate_seconds: float
+    load_seconds: float
+    index_seconds: dict[str, float]
+
+
+def populate(
+    server: URL,
+    dbname: str,
+    owner: psycopg.Connection[Any],
+    scale: Scale,
+    *,
+    seed: int,
+    progress: bool,
+) -> Populated:
+    """Generate the data set at ``scale`` and load it into ``dbname`` (at head, owned by
+    ``owner``'s login), with its HNSW indexes rebuilt and its statistics fresh."""
+    ensure_logins(owner, server.password or "")
+    drop_hnsw_indexes(owner)
+
+    _say(f"generating the {scale.name} data set")
+    generating = time.perf_counter()
+    data = generate(scale, seed=seed)
+    generate_seconds = time.perf_counter() - generating
+
+    _say("loading (staging COPY, then INSERT ... SELECT as admin_role)")
+    with psycopg.connect(conninfo(server, dbname, BENCH_LOGINS[ADMIN_ROLE])) as admin:
+        register_vector(admin)
+        loading = time.perf_counter()
+        loads = load(admin, data, progress=progress)
+        load_seconds = time.perf_counter() - loading
+    _say("building the HNSW indexes (serial, maintenance_work_mem 2GB)")
+    index_seconds = build_hnsw_indexes(owner)
+    vacuum_analyze(owner)
+    return Populated(data, loads, generate_seconds, load_seconds, index_seconds)
+
+
 def run(options: Options) -> dict[str, Any]:
     """Run the whole benchmark; the results (also written under ``options.output``)."""
     scale = options.scale
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    password = options.server.password or ""
     with own_database(options.server, options.template, keep=options.keep) as dbname:
         _say(f"database {dbname}: alembic upgrade head, and its offline SQL with psql")
         migrations = measure_migrations(options, dbname)
         with psycopg.connect(conninfo(options.server, dbname)) as owner:
             facts = machine(owner)
-            ensure_logins(owner, password)
-            drop_hnsw_indexes(owner)
-
-            _say(f"generating the {scale.name} data set")
-            generating = time.perf_counter()
-            data = generate(scale, seed=options.seed)
-            generate_seconds = time.perf_counter() - generating
-
-            _say("loading (staging COPY, then INSERT ... SELECT as admin_role)")
-            with psycopg.connect(
-                conninfo(options.server, dbname, BENCH_LOGINS[ADMIN_ROLE])
-            ) as admin:
-                register_vector(admin)
-                loading = time.perf_counter()
-                loads = load(admin, data, progress=options.progress)
-                load_seconds = time.perf_counter() - loading
-            _say("building the HNSW indexes (serial, maintenance_work_mem 2GB)")
-            index_seconds = build_hnsw_indexes(owner)
-            vacuum_analyze(owner)
+            populated = populate(
+                options.server, dbname, owner, scale, seed=options.seed, progress=options.progress
+            )
+            data, loads = populated.data, populated.loads
 
         with (
             psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[APP_ROLE])) as app,
@@ -332,10 +357,10 @@ def run(options: Options) -> dict[str, Any]:
             " row-level security not applied; alternating with the app on one database"
         ),
         "load": {
-            "generate_seconds": generate_seconds,
-            "seconds": load_seconds,
+            "generate_seconds": populated.generate_seconds,
+            "seconds": populated.load_seconds,
             "total_rows": total_rows,
-            "rows_per_second": total_rows / load_seconds,
+            "rows_per_second": total_rows / populated.load_seconds,
             "tables": [
                 {
                     "table": entry.table,
@@ -346,7 +371,7 @@ def run(options: Options) -> dict[str, Any]:
                 for entry in loads
             ],
         },
-        "indexes": index_seconds,
+        "indexes": populated.index_seconds,
         "migrations": migrations,
         "latency": [
             {

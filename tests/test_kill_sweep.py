@@ -1,0 +1,51 @@
+"""CI's sample of the kill sweep (``sensa-db kill-sweep`` runs every statement boundary).
+
+Four kills of ``alembic upgrade head`` on empty databases, one at a plain DDL
+statement and one at the first statement of each kind of autocommit step (the
+batched backfill, the constraint validation, the concurrent index build),
+alternating SIGKILL of the runner and pg_terminate_backend of its connection.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import URL, make_url
+
+from sensa_db.benchmark.kill_sweep import AUTOCOMMIT_STEPS, clean_run, kill_once, render_markdown
+from tests.postgres import REPO_ROOT, PostgresServer
+
+
+@pytest.fixture(scope="module")
+def server(pg_server: PostgresServer) -> URL:
+    return make_url(pg_server.url("postgres", driver="postgresql"))
+
+
+def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL) -> None:
+    alembic_ini = REPO_ROOT / "alembic.ini"
+    reference, statements = clean_run(server, alembic_ini)
+    plain_ddl = next(
+        n for n, statement in enumerate(statements, start=1)
+        if n > len(statements) // 3 and statement.startswith("CREATE POLICY")
+    )  # fmt: skip
+    autocommit_steps = [
+        next(n for n, statement in enumerate(statements, start=1) if re.search(kind, statement))
+        for kind in AUTOCOMMIT_STEPS
+    ]
+    points = [plain_ddl, *autocommit_steps]
+    ways = ["sigkill", "terminate"] * 2
+    outcomes = [
+        kill_once(server, alembic_ini, reference, point, way, statements[point - 1])
+        for point, way in zip(points, ways, strict=True)
+    ]
+    print(render_markdown(outcomes))
+    for outcome in outcomes:
+        assert outcome.died, outcome
+        assert outcome.leftover_sessions == 0, outcome
+        assert outcome.locks_held == 0, outcome
+        assert outcome.consistent_after_kill, outcome.problems
+        assert outcome.rerun_ok, outcome.problems
+        assert outcome.invalid_after_rerun == 0, outcome
+        assert outcome.consistent_after_rerun, outcome.problems
+        assert outcome.same_schema, outcome.problems
