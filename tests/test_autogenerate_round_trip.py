@@ -54,11 +54,23 @@ class CourseLink(Base):
 # LANGUAGE sql body: a colon before a name, quotes, a backslash, $$ inside a
 # differently tagged body.
 OLD_BODY = """AS $$
-    SELECT pg_catalog.set_config('app.current_user_id', coalesce(p_user_id::text, ''), true);
+    SELECT
+        pg_catalog.set_config('app.current_user_id', coalesce(CAST(p_user_id AS text), ''), true),
+        pg_catalog.set_config(
+            'app.current_user_txn',
+            CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS text),
+            true
+        );
 $$;"""
 NEW_BODY = r"""AS $body$
     -- at 10:30: it's "quoted", C:\temp\new, $$ and :p_user_id stay as written
-    SELECT pg_catalog.set_config('app.current_user_id', coalesce(p_user_id::text, ''), true)
+    SELECT
+        pg_catalog.set_config('app.current_user_id', coalesce(CAST(p_user_id AS text), ''), true),
+        pg_catalog.set_config(
+            'app.current_user_txn',
+            CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS text),
+            true
+        )
     WHERE 'HH24:MI' <> E'\\:';
 $body$;"""
 

@@ -25,9 +25,11 @@ from sensa_db.benchmark.lock_budget import (
     RevisionResult,
     TableBlock,
     declared_exceptions,
+    declared_expected_errors,
     measure,
     prepare,
     render_markdown,
+    revision_problems,
 )
 from sensa_db.benchmark.runner import conninfo
 from sensa_db.benchmark.scale import Scale
@@ -292,7 +294,7 @@ def test_todays_revisions_under_load_stay_in_budget_without_deadlocks(
     assert [result.revision for result in report.revisions][-1] == repository_head()
     assert report.before_errors == {}
     for result in report.revisions:
-        assert result.errors == {}, result.revision
+        assert set(result.errors) <= set(result.expected_errors), result.revision
         assert result.ok, (result.revision, result.problems)
 
 
@@ -334,3 +336,38 @@ def test_a_malformed_exception_is_refused_by_name(tmp_path: Path, declaration: s
     )
     with pytest.raises(BudgetDeclarationError, match="LOCK_BUDGET_EXCEPTIONS"):
         declared_exceptions(path)
+
+
+def _result_with_errors(errors: dict[str, int], expected: dict[str, str]) -> RevisionResult:
+    result = RevisionResult(
+        SANDBOX_REVISION, "sandbox", 1.0, 2.0, [], Latency(10, 5.0, 9.0), errors, 0,
+        expected_errors=expected,
+    )  # fmt: skip
+    result.problems = revision_problems(result)
+    return result
+
+
+def test_a_declared_workload_error_is_shown_but_does_not_fail_the_revision(tmp_path: Path) -> None:
+    path = AlembicSandbox(tmp_path).add_revision(
+        SANDBOX_REVISION,
+        upgrade="pass",
+        preamble='EXPECTED_WORKLOAD_ERRORS = {"42501": "refused once, by design"}',
+    )
+    expected = declared_expected_errors(path)
+    assert expected == {"42501": "refused once, by design"}
+    assert _result_with_errors({"42501": 1}, expected).ok
+    # The control: undeclared, the same error fails the revision.
+    assert _result_with_errors({"42501": 1}, {}).problems == ["the workload met 1 error (42501)"]
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+def test_a_deadlock_or_serialization_failure_cannot_be_declared(
+    tmp_path: Path, sqlstate: str
+) -> None:
+    path = AlembicSandbox(tmp_path).add_revision(
+        SANDBOX_REVISION,
+        upgrade="pass",
+        preamble=f'EXPECTED_WORKLOAD_ERRORS = {{"{sqlstate}": "why"}}',
+    )
+    with pytest.raises(BudgetDeclarationError, match="may not excuse"):
+        declared_expected_errors(path)

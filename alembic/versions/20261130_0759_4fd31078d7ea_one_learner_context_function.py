@@ -35,6 +35,15 @@ depends_on: str | Sequence[str] | None = None
 LOCK_TIMEOUT = "5s"
 STATEMENT_TIMEOUT = "5min"
 
+# A transaction that named its learner with the previous set_current_user_id()
+# (no transaction marker) and reaches a policy after this revision commits
+# names no one: its reads see nothing and its writes are refused. That is the
+# point of the revision, failing closed; only transactions straddling the
+# commit meet it, once (sensa-db lock-budget reads this).
+EXPECTED_WORKLOAD_ERRORS = {
+    "42501": "a write by a transaction that named its learner before the switch is refused"
+}
+
 
 def upgrade() -> None:
     op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")

@@ -47,6 +47,7 @@ from sensa_db.security import ADMIN_ROLE, APP_ROLE
 
 DEFAULT_BUDGET_SECONDS = 1.0
 EXCEPTIONS_CONSTANT = "LOCK_BUDGET_EXCEPTIONS"
+EXPECTED_ERRORS_CONSTANT = "EXPECTED_WORKLOAD_ERRORS"
 # The modes that conflict with ACCESS SHARE (the reads) or ROW EXCLUSIVE (the
 # heartbeats and inserts); SHARE UPDATE EXCLUSIVE (VALIDATE, CONCURRENTLY)
 # blocks none of the workload's statements.
@@ -95,6 +96,36 @@ def declared_exceptions(path: Path) -> dict[str, BudgetException]:
             )
         exceptions[table] = BudgetException(float(entry[0]), entry[1])
     return exceptions
+
+
+def declared_expected_errors(path: Path) -> dict[str, str]:
+    """The revision file's ``EXPECTED_WORKLOAD_ERRORS = {"sqlstate": "reason"}``, if any.
+
+    For a revision whose switch-over refuses the few application transactions
+    that straddle its commit, by design (failing closed). A deadlock or a
+    serialization failure can never be declared: the revision must avoid them.
+    """
+    declared = revision_constant(path, EXPECTED_ERRORS_CONSTANT)
+    if declared is None:
+        return {}
+    if not (
+        isinstance(declared, dict)
+        and all(
+            isinstance(sqlstate, str) and isinstance(reason, str) and reason.strip()
+            for sqlstate, reason in declared.items()
+        )
+    ):
+        raise BudgetDeclarationError(
+            f"{path.name}: {EXPECTED_ERRORS_CONSTANT} must be a literal dict"
+            ' {"sqlstate": "a non-empty reason"}'
+        )
+    if forbidden := sorted(set(declared) & set(FAILING_SQLSTATES)):
+        raise BudgetDeclarationError(
+            f"{path.name}: {EXPECTED_ERRORS_CONSTANT} may not excuse"
+            f" {', '.join(FAILING_SQLSTATES[s] + f' ({s})' for s in forbidden)}:"
+            " take the locks in an order the application cannot invert instead"
+        )
+    return dict(declared)
 
 
 @dataclass(frozen=True)
@@ -291,6 +322,8 @@ class RevisionResult:
     lock_retries: int
     failure: str | None = None
     problems: list[str] = field(default_factory=list)
+    # The workload's errors the revision declares with a reason (declared_expected_errors).
+    expected_errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -379,7 +412,7 @@ def _logged_milliseconds(owner: psycopg.Connection[Any], revision: str) -> int |
     return None if row is None else row[0]
 
 
-def _problems(result: RevisionResult) -> list[str]:
+def revision_problems(result: RevisionResult) -> list[str]:
     problems = [
         f"{block.table} blocked {block.seconds:.2f} s, over its budget of"
         f" {block.budget_seconds:g} s"
@@ -387,6 +420,8 @@ def _problems(result: RevisionResult) -> list[str]:
         if block.over_budget
     ]
     for sqlstate, count in sorted(result.errors.items()):
+        if sqlstate in result.expected_errors:
+            continue
         name = FAILING_SQLSTATES.get(sqlstate, "error")
         problems.append(f"the workload met {count} {name} ({sqlstate})")
     if result.failure is not None:
@@ -479,7 +514,8 @@ def measure(
                 window_start = time.monotonic()
                 run = _alembic(alembic_ini, owner_url, "upgrade", revision, env=options.alembic_env)
                 window_end = time.monotonic()
-                exceptions = declared_exceptions(Path(script.get_revision(revision).path))
+                revision_path = Path(script.get_revision(revision).path)
+                exceptions = declared_exceptions(revision_path)
                 blocked = sampler.longest_blocking(window_start, window_end)
                 during = workload.between(window_start, window_end)
                 logged = _logged_milliseconds(owner, revision) if run.returncode == 0 else None
@@ -510,8 +546,9 @@ def measure(
                     errors=_errors(during),
                     lock_retries=len(_RETRY_LINE.findall(run.stderr)),
                     failure=None if run.returncode == 0 else _failure(run.stderr),
+                    expected_errors=declared_expected_errors(revision_path),
                 )
-                result.problems = _problems(result)
+                result.problems = revision_problems(result)
                 results.append(result)
                 if run.returncode != 0:
                     break
@@ -573,10 +610,24 @@ def render_markdown(report: BudgetReport) -> str:
             f"| `{result.revision}` {result.title} | {_seconds(result.seconds)} /"
             f" {result.wall_seconds:.1f} | {tables} |"
             f" {_ms(result.latency.p99_ms)} / {_ms(result.latency.max_ms)} | {ratio} |"
-            f" {result.errors or 'none'} | {result.lock_retries} |"
+            f" {_errors_cell(result)} | {result.lock_retries} |"
             f" {'ok' if result.ok else 'FAIL: ' + '; '.join(result.problems)} |"
         )
     return "\n".join(lines)
+
+
+def _errors_cell(result: RevisionResult) -> str:
+    if not result.errors:
+        return "none"
+    return ", ".join(
+        f"{count} {sqlstate}"
+        + (
+            f" (declared: {result.expected_errors[sqlstate]})"
+            if sqlstate in result.expected_errors
+            else ""
+        )
+        for sqlstate, count in sorted(result.errors.items())
+    )
 
 
 def run_lock_budget(
