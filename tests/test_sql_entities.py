@@ -176,7 +176,9 @@ CREATE TRIGGER stamp_users BEFORE UPDATE ON public.users
 
 
 def declared(*statements: str) -> list[DeclaredEntity]:
-    return [DeclaredEntity(parse_entity(text.strip()), None, "triggers/x.sql") for text in statements]
+    return [
+        DeclaredEntity(parse_entity(text.strip()), None, "triggers/x.sql") for text in statements
+    ]
 
 
 def test_a_function_declared_before_its_trigger_loads() -> None:
