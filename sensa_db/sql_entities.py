@@ -331,9 +331,15 @@ def _function_name(entity: ReplaceableEntity) -> str:
     return f"{entity.schema}.{entity.signature.split('(', 1)[0].strip()}"
 
 
+# String literals and line comments name functions without calling them (an
+# error's HINT that points to another function, say).
+_LITERAL_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
+
+
 def _calls(text: str, function_name: str) -> bool:
     schema, name = function_name.split(".", 1)
-    return re.search(rf"(?<![\w.])(?:{schema}\.)?{re.escape(name)}\s*\(", text) is not None
+    code = _LITERAL_OR_COMMENT.sub(" ", text)
+    return re.search(rf"(?<![\w.])(?:{schema}\.)?{re.escape(name)}\s*\(", code) is not None
 
 
 def check_load_order(declared: list[DeclaredEntity]) -> None:

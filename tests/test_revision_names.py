@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
+from tests.alembic_sandbox import run_alembic, scratch_repository
 from tests.postgres import REPO_ROOT
-from tests.test_sql_drift import alembic, scratch_repository
 
 VERSIONS = REPO_ROOT / "alembic" / "versions"
 REVISION_FILE = re.compile(r"^\d{8}_\d{4}_(?P<rev>[0-9a-f]{12})_(?P<slug>\w+)\.py$")
@@ -65,7 +65,7 @@ def test_a_message_too_long_for_a_whole_slug_is_refused_and_nothing_written(
     versions = repository / "alembic" / "versions"
     before = set(versions.iterdir())
     message = "utility functions for similarity search statistics and feedback"
-    refused = alembic(repository, url, "revision", "--autogenerate", "-m", message)
+    refused = run_alembic("revision", "--autogenerate", "-m", message, url=url, cwd=repository)
     assert refused.returncode != 0
     assert (
         refused.stderr.strip()

@@ -188,3 +188,30 @@ def test_a_function_declared_before_its_trigger_loads() -> None:
 def test_a_trigger_before_its_function_breaks_the_load_order() -> None:
     with pytest.raises(SQLDeclarationError, match=r"calls public\.stamp\(\), declared later"):
         check_load_order(declared(STAMP_TRIGGER, STAMP_FUNCTION))
+
+
+def _pointing_to_stamp(mention: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION public.check_stamp() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    {mention}
+END;
+$$"""
+
+
+@pytest.mark.parametrize(
+    "mention",
+    [
+        "RAISE EXCEPTION 'no stamp' USING HINT = 'run public.stamp() first';",
+        "-- public.stamp() runs later\n    NULL;",
+    ],
+    ids=["in a string literal", "in a comment"],
+)
+def test_a_function_named_but_not_called_does_not_break_the_load_order(mention: str) -> None:
+    check_load_order(declared(_pointing_to_stamp(mention), STAMP_FUNCTION))
+
+
+def test_a_function_called_from_a_body_before_its_declaration_breaks_the_load_order() -> None:
+    """The control for the literal and comment cases: the same name, called."""
+    with pytest.raises(SQLDeclarationError, match=r"calls public\.stamp\(\), declared later"):
+        check_load_order(declared(_pointing_to_stamp("PERFORM public.stamp();"), STAMP_FUNCTION))
