@@ -15,6 +15,7 @@ before the next revision if the migration lock is lost
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial, wraps
 from logging.config import fileConfig
@@ -73,6 +74,30 @@ target_metadata = metadata
 register_entities(load_entities(), schemas=["public"], entity_types=ENTITY_TYPES)
 
 
+def _slug(message: str | None) -> str:
+    """The file-name slug alembic makes of a message (alembic.script.base)."""
+    return "_".join(re.findall(r"\w+", message or "")).lower()
+
+
+def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
+    """Refuse a message whose slug alembic would cut, then render as geoalchemy2 does.
+
+    Past ``truncate_slug_length`` alembic drops the last word and leaves a
+    trailing ``_`` in the file name; a reader then sees half a title. Refused
+    before anything is written, naming the rule.
+    """
+    limit = int(config.get_main_option("truncate_slug_length") or "40")
+    for script in directives:
+        slug = _slug(script.message)
+        if len(slug) > limit:
+            raise SystemExit(
+                f"alembic: the message's slug {slug!r} has {len(slug)} characters, over"
+                f" truncate_slug_length ({limit}): say it in 4 to 6 words; the details go"
+                " in the revision's docstring"
+            )
+    alembic_helpers.writer(context, revision, directives)
+
+
 def include_object(
     obj: Any, name: str | None, obj_type: str, reflected: bool, compare_to: Any
 ) -> bool:
@@ -87,7 +112,7 @@ COMPARISON_OPTIONS: dict[str, Any] = {
     # Everything lives in public; alembic_utils reads this option unconditionally.
     "include_schemas": False,
     "include_object": include_object,
-    "process_revision_directives": alembic_helpers.writer,
+    "process_revision_directives": process_revision_directives,
     "render_item": alembic_helpers.render_item,
     # Each revision commits on its own: a failure leaves the database at the
     # last revision that succeeded, never half-way through one.

@@ -1,6 +1,7 @@
 """docs/SCHEMA.md, generated from the models and the package's SQL.
 
-Every table with its columns, constraints and indexes (with the query each
+An entity-relationship diagram (Mermaid, which GitHub renders), the SQL
+files by domain, every table with its columns, constraints and indexes (with the query each
 index beyond the design serves, and every deliberate departure from the
 design with its reason), every enum, and every function, trigger and policy
 with the documentation block written above it. ``sensa-db docs`` writes the
@@ -10,6 +11,7 @@ file; a test fails while the committed one is out of date.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import (
@@ -27,7 +29,7 @@ from sqlalchemy.sql.sqltypes import Enum
 
 from sensa_db.models import Base, metadata
 from sensa_db.models.base import DEPARTURE_INFO_KEY, SERVES_INFO_KEY, STRICTER_INFO_KEY
-from sensa_db.sql_entities import DeclaredEntity, load_declared_entities
+from sensa_db.sql_entities import DOMAINS, DeclaredEntity, load_declared_entities
 
 DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -192,9 +194,94 @@ def _entities(title: str, kind: str, declared: list[DeclaredEntity]) -> Iterable
             yield ""
 
 
+def _mermaid_type(column: Column[object]) -> str:
+    """The type's base name as one Mermaid token: sizes and spaces are not allowed there."""
+    base = _type(column).split("(", 1)[0].strip().lower()
+    return re.sub(r"\W+", "_", base.replace("timestamp with time zone", "timestamptz"))
+
+
+def _unique_column_sets(table: Table) -> set[frozenset[str]]:
+    sets = {
+        frozenset(column.name for column in constraint.columns)
+        for constraint in table.constraints
+        if isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint)
+    }
+    sets.update(
+        frozenset(_expression(expression) for expression in index.expressions)
+        for index in table.indexes
+        if index.unique and index.dialect_options["postgresql"].get("where") is None
+    )
+    return sets
+
+
+def _relationship(table: Table, foreign_key: ForeignKeyConstraint) -> str:
+    """``parent ||--o{ child : "column"``: one parent; the child side is at most one
+    row when the referencing columns are unique, and the parent side is optional
+    when they may be NULL."""
+    columns = [column.name for column in foreign_key.columns]
+    parent_side = "|o" if any(column.nullable for column in foreign_key.columns) else "||"
+    child_side = "o|" if frozenset(columns) in _unique_column_sets(table) else "o{"
+    parent = foreign_key.referred_table.name
+    return f'    {parent} {parent_side}--{child_side} {table.name} : "{", ".join(columns)}"'
+
+
+def _keys(column: Column[object], unique: set[frozenset[str]]) -> str:
+    keys = []
+    if column.primary_key:
+        keys.append("PK")
+    if column.foreign_keys:
+        keys.append("FK")
+    if not column.primary_key and frozenset({column.name}) in unique:
+        keys.append("UK")
+    return f" {', '.join(keys)}" if keys else ""
+
+
+def _er_diagram(tables: list[Table]) -> Iterable[str]:
+    yield "## Entity-relationship diagram"
+    yield ""
+    yield (
+        "Every table with its columns and every foreign key, from the models."
+        " The `user_id` stamped on the concept-map tables is a column, not a"
+        " foreign key: a trigger copies it from the row's parent."
+    )
+    yield ""
+    yield "```mermaid"
+    yield "erDiagram"
+    for table in tables:
+        for foreign_key in sorted(
+            table.foreign_key_constraints, key=lambda fk: [c.name for c in fk.columns]
+        ):
+            yield _relationship(table, foreign_key)
+    for table in tables:
+        unique = _unique_column_sets(table)
+        yield f"    {table.name} {{"
+        for column in table.columns:
+            yield f"        {_mermaid_type(column)} {column.name}{_keys(column, unique)}"
+        yield "    }"
+    yield "```"
+    yield ""
+
+
+def _sql_domains() -> Iterable[str]:
+    yield "## SQL by domain"
+    yield ""
+    yield (
+        "The functions, triggers and policies are filed by kind; each domain's files"
+        " (`sensa_db.sql_entities.DOMAINS`, where the load order is stated too):"
+    )
+    yield ""
+    for domain, files in DOMAINS.items():
+        yield f"- {domain}: {', '.join(f'`sensa_db/{file}`' for file in files)}"
+    yield ""
+
+
 def render_schema_docs() -> str:
-    lines = [HEADER, "## Tables", ""]
-    for table in sorted(metadata.tables.values(), key=lambda t: t.name):
+    tables = sorted(metadata.tables.values(), key=lambda t: t.name)
+    lines = [HEADER]
+    lines.extend(_er_diagram(tables))
+    lines.extend(_sql_domains())
+    lines.extend(["## Tables", ""])
+    for table in tables:
         lines.extend(_table(table))
     lines.extend(_enums())
     declared = load_declared_entities()

@@ -2,11 +2,23 @@
 
 Functions live in ``sensa_db/functions/``, triggers in ``sensa_db/triggers/``
 and row-level-security policies in ``sensa_db/policies/``: one ``.sql`` file per
-domain, each statement under a ``/** ... */`` block saying what it guards.
-Alembic's env.py registers them with alembic_utils, so ``alembic revision
---autogenerate`` writes their SQL, inlined, into a revision whenever a
-definition changes, and ``alembic check`` fails while one is out of date.
-Revisions never read these files: history must not move when they do.
+domain and kind, each statement under a ``/** ... */`` block saying what it
+guards. ``DOMAINS`` below maps each domain to its files, so that a change to,
+say, progress starts from one list. Alembic's env.py registers them with
+alembic_utils, so ``alembic revision --autogenerate`` writes their SQL,
+inlined, into a revision whenever a definition changes, and ``alembic check``
+fails while one is out of date. Revisions never read these files: history
+must not move when they do.
+
+Load order, enforced by :func:`load_declared_entities` (env.py fails on a
+breach before comparing anything): the directories load in
+``SQL_DIRECTORIES`` order (functions, then triggers, then policies), files in
+name order within each, statements in file order. Every function a statement
+calls that the package declares must have been declared before it: a trigger
+after the function it executes, a policy after the functions in its
+expressions, a function after the functions its body calls. A revision
+creates the entities in this order, so a fresh database never meets a
+reference to something not yet there.
 
 alembic_utils keeps a definition as the text it hands to SQLAlchemy's
 ``text()``, with colons escaped, and writes that escaped text into revisions,
@@ -18,6 +30,7 @@ into revisions one string literal per line of SQL, replaying to the same bytes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
@@ -29,8 +42,39 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import compiler
 
-# Order matters: triggers call functions, policies may call functions too.
+# The load order (see the module's docstring): each kind may use the ones before it.
 SQL_DIRECTORIES = ("functions", "triggers", "policies")
+
+# Where each domain's SQL is, by kind: the files to read (and change) together.
+# tests/test_sql_entities.py fails while a .sql file is in no domain.
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "request context (the learner a transaction acts for)": ("functions/request_context.sql",),
+    "accounts: users and profiles": ("policies/accounts.sql", "triggers/profiles.sql"),
+    "courses and uploaded documents": (
+        "policies/courses.sql",
+        "functions/documents.sql",
+        "triggers/documents.sql",
+    ),
+    "the document pipeline: claims, results stored once, materialised concept maps": (
+        "functions/pipeline.sql",
+    ),
+    "concept maps and their stamped owner": (
+        "policies/concept_maps.sql",
+        "triggers/ownership.sql",
+    ),
+    "progress and streaks": (
+        "functions/progress.sql",
+        "triggers/progress.sql",
+        "policies/learning.sql",
+    ),
+    "feedback and consensus": (
+        "functions/feedback.sql",
+        "triggers/feedback.sql",
+        "policies/learning.sql",
+    ),
+    "search and vectors": ("functions/search.sql", "functions/vectors.sql"),
+    "audit log and timestamps (every table)": ("triggers/audit.sql", "triggers/timestamps.sql"),
+}
 
 
 class SQLDeclarationError(ValueError):
@@ -283,8 +327,42 @@ class DeclaredEntity:
     source: str
 
 
+def _function_name(entity: ReplaceableEntity) -> str:
+    return f"{entity.schema}.{entity.signature.split('(', 1)[0].strip()}"
+
+
+# String literals and line comments name functions without calling them (an
+# error's HINT that points to another function, say).
+_LITERAL_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
+
+
+def _calls(text: str, function_name: str) -> bool:
+    schema, name = function_name.split(".", 1)
+    code = _LITERAL_OR_COMMENT.sub(" ", text)
+    return re.search(rf"(?<![\w.])(?:{schema}\.)?{re.escape(name)}\s*\(", code) is not None
+
+
+def check_load_order(declared: list[DeclaredEntity]) -> None:
+    """Refuse a statement that calls a package function declared after it (module docstring)."""
+    functions = {
+        _function_name(item.entity): index
+        for index, item in enumerate(declared)
+        if isinstance(item.entity, PGFunction)
+    }
+    for index, item in enumerate(declared):
+        own = _function_name(item.entity) if isinstance(item.entity, PGFunction) else None
+        for name, declared_at in functions.items():
+            if name != own and declared_at > index and _calls(item.entity.definition, name):
+                raise SQLDeclarationError(
+                    f"{item.source}: {item.entity.signature} calls {name}(), declared later"
+                    f" (in {declared[declared_at].source}): the load order is functions,"
+                    " triggers, policies, files by name, statements in file order, and a"
+                    " function must be declared before what calls it"
+                )
+
+
 def load_declared_entities() -> list[DeclaredEntity]:
-    """Every function, trigger and policy the package declares, functions first, documented."""
+    """Every function, trigger and policy the package declares, in load order, documented."""
     root = resources.files("sensa_db")
     declared: list[DeclaredEntity] = []
     for directory in SQL_DIRECTORIES:
@@ -303,6 +381,7 @@ def load_declared_entities() -> list[DeclaredEntity]:
                 f"{item.source}: {item.entity.identity} has a colon or backslash sequence"
                 " that SQLAlchemy's text() cannot pass on unchanged"
             )
+    check_load_order(declared)
     return declared
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,23 @@ def test_the_committed_schema_reference_is_up_to_date() -> None:
     assert (REPO_ROOT / "docs" / "SCHEMA.md").read_text() == render_schema_docs(), (
         "docs/SCHEMA.md is stale: run `sensa-db docs` and commit it"
     )
+
+
+def mermaid_diagram(markdown: str) -> str:
+    return markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_diagram_draws_every_table_and_foreign_key() -> None:
+    diagram = mermaid_diagram(render_schema_docs())
+    for table in metadata.tables.values():
+        assert f"    {table.name} {{" in diagram
+        for foreign_key in table.foreign_key_constraints:
+            columns = ", ".join(column.name for column in foreign_key.columns)
+            line = rf'^    {foreign_key.referred_table.name} \S+ {table.name} : "{columns}"$'
+            assert re.search(line, diagram, re.MULTILINE), (table.name, columns)
+    # A profile per user at most (unique user_id); many courses per user.
+    assert '    users ||--o| user_profiles : "user_id"' in diagram
+    assert '    users ||--o{ courses : "user_id"' in diagram
 
 
 def test_docs_check_fails_on_a_stale_file(

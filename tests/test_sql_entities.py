@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from importlib import resources
 
 import pytest
 from alembic_utils import pg_function
@@ -11,10 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sensa_db.sql_entities import (
+    DOMAINS,
+    SQL_DIRECTORIES,
+    DeclaredEntity,
     PGFunction,
     PGPolicy,
     PGTrigger,
     SQLDeclarationError,
+    check_load_order,
     escape_for_text,
     load_entities,
     parse_entity,
@@ -144,3 +149,69 @@ def test_a_plpgsql_body_alembic_utils_would_alter_is_rendered_already_escaped() 
     assert isinstance(replayed, pg_function.PGFunction)
     assert text_reading(replayed.definition) == source
     assert "public_slash.definition = " in rendered
+
+
+def test_every_sql_file_is_in_a_domain_and_every_listed_file_exists() -> None:
+    root = resources.files("sensa_db")
+    on_disk = {
+        f"{directory}/{path.name}"
+        for directory in SQL_DIRECTORIES
+        for path in root.joinpath(directory).iterdir()
+        if path.name.endswith(".sql")
+    }
+    indexed = {file for files in DOMAINS.values() for file in files}
+    assert on_disk - indexed == set(), "add the file to sql_entities.DOMAINS"
+    assert indexed - on_disk == set(), "DOMAINS names a file that does not exist"
+
+
+STAMP_FUNCTION = """
+CREATE OR REPLACE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN NEW;
+END;
+$$"""
+STAMP_TRIGGER = """
+CREATE TRIGGER stamp_users BEFORE UPDATE ON public.users
+    FOR EACH ROW EXECUTE FUNCTION public.stamp()"""
+
+
+def declared(*statements: str) -> list[DeclaredEntity]:
+    return [
+        DeclaredEntity(parse_entity(text.strip()), None, "triggers/x.sql") for text in statements
+    ]
+
+
+def test_a_function_declared_before_its_trigger_loads() -> None:
+    check_load_order(declared(STAMP_FUNCTION, STAMP_TRIGGER))
+
+
+def test_a_trigger_before_its_function_breaks_the_load_order() -> None:
+    with pytest.raises(SQLDeclarationError, match=r"calls public\.stamp\(\), declared later"):
+        check_load_order(declared(STAMP_TRIGGER, STAMP_FUNCTION))
+
+
+def _pointing_to_stamp(mention: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION public.check_stamp() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    {mention}
+END;
+$$"""
+
+
+@pytest.mark.parametrize(
+    "mention",
+    [
+        "RAISE EXCEPTION 'no stamp' USING HINT = 'run public.stamp() first';",
+        "-- public.stamp() runs later\n    NULL;",
+    ],
+    ids=["in a string literal", "in a comment"],
+)
+def test_a_function_named_but_not_called_does_not_break_the_load_order(mention: str) -> None:
+    check_load_order(declared(_pointing_to_stamp(mention), STAMP_FUNCTION))
+
+
+def test_a_function_called_from_a_body_before_its_declaration_breaks_the_load_order() -> None:
+    """The control for the literal and comment cases: the same name, called."""
+    with pytest.raises(SQLDeclarationError, match=r"calls public\.stamp\(\), declared later"):
+        check_load_order(declared(_pointing_to_stamp("PERFORM public.stamp();"), STAMP_FUNCTION))
