@@ -30,19 +30,21 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from sensa_db.benchmark import report
-from sensa_db.benchmark.dataset import generate
+from sensa_db.benchmark.dataset import Dataset, generate
 from sensa_db.benchmark.loading import (
     BENCH_LOGINS,
     build_hnsw_indexes,
     drop_hnsw_indexes,
     ensure_logins,
     load,
+    relation_sizes,
     vacuum_analyze,
 )
 from sensa_db.benchmark.scale import Scale
 from sensa_db.benchmark.timing import Samples
 from sensa_db.benchmark.workloads import (
     Measured,
+    SweepPoint,
     VectorQuality,
     measure_insert,
     measure_learner_workloads,
@@ -256,9 +258,17 @@ def _targets(
     ]
 
 
-def run(options: Options) -> dict[str, Any]:
-    """Run the whole benchmark; the results (also written under ``options.output``)."""
-    scale = options.scale
+def _sweep_rows(sweep: list[SweepPoint]) -> list[dict[str, Any]]:
+    return [
+        {"ef_search": point.ef_search, "recall": point.recall, "latency": point.latency.summary()}
+        for point in sweep
+    ]
+
+
+def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
+    """Run the whole benchmark on ``data`` (else the generated set of ``options.scale``);
+    the results (also written under ``options.output``)."""
+    scale = data.scale if data is not None else options.scale
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     password = options.server.password or ""
@@ -270,9 +280,10 @@ def run(options: Options) -> dict[str, Any]:
             ensure_logins(owner, password)
             drop_hnsw_indexes(owner)
 
-            _say(f"generating the {scale.name} data set")
             generating = time.perf_counter()
-            data = generate(scale, seed=options.seed)
+            if data is None:
+                _say(f"generating the {scale.name} data set")
+                data = generate(scale, seed=options.seed)
             generate_seconds = time.perf_counter() - generating
 
             _say("loading (staging COPY, then INSERT ... SELECT as admin_role)")
@@ -283,8 +294,9 @@ def run(options: Options) -> dict[str, Any]:
                 loading = time.perf_counter()
                 loads = load(admin, data, progress=options.progress)
                 load_seconds = time.perf_counter() - loading
-            _say("building the HNSW indexes (serial, maintenance_work_mem 2GB)")
+            _say("building the HNSW indexes (serial, then parallel; maintenance_work_mem 2GB)")
             index_seconds = build_hnsw_indexes(owner)
+            sizes = relation_sizes(owner)
             vacuum_analyze(owner)
 
         with (
@@ -325,6 +337,7 @@ def run(options: Options) -> dict[str, Any]:
         "duration_s": time.perf_counter() - started,
         "machine": facts,
         "scale": scale.as_dict(),
+        "data": data.source,
         "seed": options.seed,
         "database": {"name": dbname, "kept": options.keep},
         "baseline": (
@@ -347,6 +360,7 @@ def run(options: Options) -> dict[str, Any]:
             ],
         },
         "indexes": index_seconds,
+        "sizes": sizes,
         "migrations": migrations,
         "latency": [
             {
@@ -359,6 +373,7 @@ def run(options: Options) -> dict[str, Any]:
                 "app": measured.app.summary(),
                 "baseline": measured.admin.summary(),
                 "rls_ratio_p50": measured.rls_ratio,
+                "plans": {"app": measured.app_plan, "baseline": measured.admin_plan},
             }
             for measured in latency
         ],
@@ -368,6 +383,7 @@ def run(options: Options) -> dict[str, Any]:
                 "design_ms": 50,
                 "target_ms": 15,
                 "samples": vector.function_latency.summary(),
+                "plan": vector.function_plan,
             },
             {
                 "name": "insert a document, 2 chapters, 3 keywords (one transaction)",
@@ -377,14 +393,9 @@ def run(options: Options) -> dict[str, Any]:
             },
         ],
         "vector": {
-            "sweep": [
-                {
-                    "ef_search": point.ef_search,
-                    "recall": point.recall,
-                    "latency": point.latency.summary(),
-                }
-                for point in vector.sweep
-            ],
+            "sweep": _sweep_rows(vector.sweep),
+            "keyword_sweep": _sweep_rows(vector.keyword_sweep),
+            "function_plan": vector.function_plan,
             "function_recall": vector.function_recall,
             "function_latency": vector.function_latency.summary(),
             "course_keyword_recall": vector.course_keyword_recall,
