@@ -91,7 +91,7 @@ def explain_function(
             sql.SQL("PREPARE {} ({}) AS {}").format(
                 statement,
                 sql.SQL(", ").join(sql.SQL(type_name) for type_name in types),
-                sql.SQL(function_query(source, names, branch)),  # type: ignore[arg-type]
+                sql.SQL(function_query(source, names, branch)),
             )
         )
         with connection.cursor(row_factory=psycopg.rows.tuple_row) as cursor:

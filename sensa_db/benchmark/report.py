@@ -132,6 +132,20 @@ def render_markdown(results: dict[str, Any]) -> str:
     ]
     lines += ["", "| relation | MiB |", "|---|---|"]
     lines += [f"| {name} | {size / 2**20:,.1f} |" for name, size in results["sizes"].items()]
+    if "halfvec" in results:
+        from sensa_db.benchmark.halfvec import render_markdown as halfvec_markdown
+
+        lines += ["", halfvec_markdown(results["halfvec"])]
+    if "concurrency" in results:
+        from sensa_db.benchmark.concurrency import render_markdown as concurrency_markdown
+
+        throughput = results["concurrency"]
+        lines += [
+            "",
+            concurrency_markdown(
+                throughput["rows"], throughput["seconds"], throughput["repetitions"]
+            ),
+        ]
     migrations = results["migrations"]
     lines += [
         "",

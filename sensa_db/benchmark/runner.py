@@ -29,7 +29,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from sensa_db.benchmark import report
+from sensa_db.benchmark import concurrency, halfvec, report
 from sensa_db.benchmark.dataset import Dataset, generate
 from sensa_db.benchmark.loading import (
     BENCH_LOGINS,
@@ -66,6 +66,12 @@ class Options:
     keep: bool = False
     seed: int = 7
     progress: bool = True
+    # --concurrency: where to send the pgbench mix (none: not measured).
+    concurrency_targets: tuple[concurrency.Target, ...] = ()
+    concurrency_seconds: int = concurrency.SECONDS
+    concurrency_repetitions: int = concurrency.REPETITIONS
+    # --halfvec: measure an HNSW index over halfvec(768) beside today's.
+    halfvec: bool = False
 
 
 def _say(message: str) -> None:
@@ -96,13 +102,23 @@ def create_database(server: URL, template: str) -> str:
 
 
 def drop_database(server: URL, dbname: str) -> None:
-    """Drop a database this run created, ending its own leftover sessions first."""
+    """Drop a database this run created, ending its leftover sessions first.
+
+    A pooler keeps server connections of the benchmark's logins open after a
+    run; only a role's members may end its sessions, so each login ends its own."""
+    for login in (None, *BENCH_LOGINS.values()):
+        try:
+            with psycopg.connect(
+                conninfo(server, _maintenance_database(server), login), autocommit=True
+            ) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                    " AND usename = current_user AND pid <> pg_backend_pid()",
+                    (dbname,),
+                )
+        except psycopg.OperationalError:
+            continue  # a login the run never created
     with psycopg.connect(conninfo(server, _maintenance_database(server)), autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-            (dbname,),
-        )
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
 
 
@@ -258,6 +274,27 @@ def _targets(
     ]
 
 
+def _measure_concurrency(
+    options: Options, dbname: str, admin: psycopg.Connection[Any], data: Dataset
+) -> list[dict[str, Any]]:
+    """The pgbench mix at each client count and target, when asked for."""
+    if not options.concurrency_targets:
+        return []
+    _say("throughput under concurrency: pgbench, the app and the baseline alternating")
+    with psycopg.connect(conninfo(options.server, dbname)) as owner:
+        register_vector(owner)
+        concurrency.make_picks(owner, admin, data)
+    runs = concurrency.measure(
+        options.concurrency_targets,
+        dbname,
+        BENCH_LOGINS,
+        options.server.password or "",
+        repetitions=options.concurrency_repetitions,
+        seconds=options.concurrency_seconds,
+    )
+    return concurrency.summarise(runs)
+
+
 def _sweep_rows(sweep: list[SweepPoint]) -> list[dict[str, Any]]:
     return [
         {"ef_search": point.ef_search, "recall": point.recall, "latency": point.latency.summary()}
@@ -330,6 +367,15 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
                 repetitions=min(scale.repetitions, 200),
                 seed=options.seed,
             )
+            throughput = _measure_concurrency(options, dbname, admin, data)
+            half = None
+            if options.halfvec:
+                _say("measuring an HNSW index over halfvec(768) beside the vector one")
+                with psycopg.connect(conninfo(options.server, dbname)) as owner:
+                    register_vector(owner)
+                    half = halfvec.measure(
+                        owner, admin, data, queries=scale.recall_queries, seed=options.seed
+                    )
 
     total_rows = sum(entry.rows for entry in loads if entry.table in _TABLES)
     results: dict[str, Any] = {
@@ -404,6 +450,18 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
         },
         "targets": _targets(latency, vector, insert),
     }
+    if half is not None:
+        results["halfvec"] = half
+    if throughput:
+        results["concurrency"] = {
+            "seconds": options.concurrency_seconds,
+            "repetitions": options.concurrency_repetitions,
+            "targets": {
+                target.name: f"{target.host}:{target.port}"
+                for target in options.concurrency_targets
+            },
+            "rows": throughput,
+        }
     results["files"] = {k: str(v) for k, v in report.write(results, options.output).items()}
     return results
 

@@ -33,7 +33,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from sensa_db.benchmark.dataset import Dataset, typo
+from sensa_db.benchmark.dataset import Dataset, Vectors, typo
 from sensa_db.benchmark.plans import FunctionPlan
 from sensa_db.benchmark.timing import Samples
 
@@ -405,7 +405,7 @@ def measure_learner_workloads(
 
 # -- vector search quality ---------------------------------------------------
 
-_NEAREST_DOCUMENTS = (
+NEAREST_DOCUMENTS = (
     "SELECT pd.processed_id FROM public.processed_documents pd"
     " ORDER BY pd.embedding <=> %s LIMIT 10"
 )
@@ -424,11 +424,15 @@ _SIMILAR_DOCUMENTS = "SELECT processed_id FROM public.find_similar_documents(%s,
 _SIMILAR_COURSE_KEYWORDS = "SELECT keyword_id FROM public.find_similar_keywords(%s, 10, -1, %s)"
 
 
-def _fetch(connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]) -> list[Row]:
+def fetch_rows(
+    connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]
+) -> list[Row]:
     return connection.execute(statement, params).fetchall()
 
 
-def _exact(connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]) -> list[Any]:
+def exact_neighbours(
+    connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]
+) -> list[Any]:
     """The true nearest neighbours: the same query with index scans disabled.
 
     Never prepared: a prepared statement keeps the plan it was first given, and
@@ -472,7 +476,7 @@ class VectorQuality:
 def _sweep(
     admin: psycopg.Connection[Any],
     statement: str,
-    queries: Sequence[Any],
+    queries: Vectors,
     exacts: Sequence[list[Any]],
     ef_search_values: Sequence[int],
 ) -> list[SweepPoint]:
@@ -484,7 +488,7 @@ def _sweep(
         for query, exact in zip(queries, exacts, strict=True):
             admin.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef_search)))
             admin.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = latency.time(partial(_fetch, admin, statement, (query,)))
+            rows = latency.time(partial(fetch_rows, admin, statement, (query,)))
             admin.commit()
             recalls.append(recall([row[0] for row in rows], exact))
         sweep.append(SweepPoint(ef_search, float(np.mean(recalls)), latency))
@@ -509,10 +513,10 @@ def measure_vector_quality(
     rng = np.random.default_rng([seed, 99])
     courses = rng.integers(0, len(data.course_ids), size=queries)
     document_queries = data.document_like(courses)
-    exact_documents = [_exact(admin, _NEAREST_DOCUMENTS, (q,)) for q in document_queries]
-    sweep = _sweep(admin, _NEAREST_DOCUMENTS, document_queries, exact_documents, ef_search_values)
+    exact_documents = [exact_neighbours(admin, NEAREST_DOCUMENTS, (q,)) for q in document_queries]
+    sweep = _sweep(admin, NEAREST_DOCUMENTS, document_queries, exact_documents, ef_search_values)
     keyword_queries = data.keyword_like(rng.integers(0, len(data.document_ids), size=queries))
-    exact_keywords = [_exact(admin, _NEAREST_KEYWORDS, (q,)) for q in keyword_queries]
+    exact_keywords = [exact_neighbours(admin, _NEAREST_KEYWORDS, (q,)) for q in keyword_queries]
     keyword_sweep = _sweep(
         admin, _NEAREST_KEYWORDS, keyword_queries, exact_keywords, ef_search_values
     )
@@ -520,7 +524,7 @@ def measure_vector_quality(
     function_latency = Samples()
     function_recalls = []
     for query, exact in zip(document_queries, exact_documents, strict=True):
-        rows = function_latency.time(partial(_fetch, admin, _SIMILAR_DOCUMENTS, (query,)))
+        rows = function_latency.time(partial(fetch_rows, admin, _SIMILAR_DOCUMENTS, (query,)))
         admin.commit()
         function_recalls.append(recall([row[0] for row in rows], exact))
 
@@ -532,9 +536,9 @@ def measure_vector_quality(
         documents = np.flatnonzero(data.document_course == course)
         query = data.keyword_like(documents[rng.integers(0, len(documents), size=1)])[0]
         course_id = data.course_ids[course]
-        exact = _exact(admin, _NEAREST_COURSE_KEYWORDS, (course_id, query))
+        exact = exact_neighbours(admin, _NEAREST_COURSE_KEYWORDS, (course_id, query))
         rows = keyword_latency.time(
-            partial(_fetch, admin, _SIMILAR_COURSE_KEYWORDS, (query, course_id))
+            partial(fetch_rows, admin, _SIMILAR_COURSE_KEYWORDS, (query, course_id))
         )
         admin.commit()
         keyword_recalls.append(recall([row[0] for row in rows], exact))
