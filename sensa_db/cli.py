@@ -306,7 +306,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         from sensa_db.benchmark.comparison import MARKDOWN_NAME, run_real
 
         try:
-            run_real(options)
+            run_real(options, args.real_paragraphs)
         except WrongAnswerError as exc:
             print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
             return 1
@@ -416,6 +416,13 @@ def add_benchmark(subparsers: SubParsers) -> None:
         type=int,
         default=3,
         help="alternating repetitions per role, target and client count (default: 3)",
+    )
+    parser.add_argument(
+        "--real-paragraphs",
+        type=int,
+        default=30_500,
+        metavar="N",
+        help="--real: whole pages of the manuals up to N paragraphs (default: 30500)",
     )
     parser.add_argument(
         "--database-url",

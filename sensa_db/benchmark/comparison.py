@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sensa_db.benchmark.corpus import REAL_PARAGRAPHS
 from sensa_db.benchmark.real import build
 from sensa_db.benchmark.runner import Options, run
 from sensa_db.benchmark.scale import Scale
@@ -22,10 +23,10 @@ PLOT_NAME = "real_vs_synthetic.png"
 SWEEPS = (("documents", "sweep"), ("keywords", "keyword_sweep"))
 
 
-def run_real(options: Options) -> dict[str, Any]:
+def run_real(options: Options, paragraphs: int = REAL_PARAGRAPHS) -> dict[str, Any]:
     """Run the benchmark on the real data set, then on a synthetic one of as many documents."""
     print("reading and embedding the real corpus (cached after the first run)", file=sys.stderr)
-    data = build(seed=options.seed)
+    data = build(seed=options.seed, paragraphs=paragraphs)
     real = run(dataclasses.replace(options, output=options.output / "real", halfvec=True), data)
     synthetic_scale = Scale.default(data.scale.documents / 100_000)
     synthetic = run(

@@ -20,7 +20,14 @@ import numpy as np
 
 from sensa_db.benchmark.corpus import REAL_PARAGRAPHS, Page, read_pages, sample_pages
 from sensa_db.benchmark.dataset import SUBJECTS, Dataset, Indices, Vectors, make_uuids
-from sensa_db.benchmark.embeddings import DEFAULT_CACHE, CorpusEmbeddings, embed, keyword_text
+from sensa_db.benchmark.embeddings import (
+    DEFAULT_CACHE,
+    MAX_TOKENS,
+    CorpusEmbeddings,
+    corpus_texts,
+    embed,
+    keyword_text,
+)
 from sensa_db.benchmark.scale import Scale
 
 HELD_OUT_EVERY = 50
@@ -63,14 +70,20 @@ def _course_name(page: Page) -> str:
     return f"{manual}: {words.replace('_', ' ').title()}"
 
 
-def build(seed: int = 7, cache_dir: Path = DEFAULT_CACHE) -> RealDataset:
+def build(
+    seed: int = 7, paragraphs: int = REAL_PARAGRAPHS, cache_dir: Path = DEFAULT_CACHE
+) -> RealDataset:
     """The real data set: the corpus read, embedded (or taken from the cache) and laid out."""
-    pages = sample_pages(read_pages(), REAL_PARAGRAPHS)
-    embedding = embed(pages, cache_dir)
+    pages = sample_pages(read_pages(), paragraphs)
+    return layout(pages, embed(pages, cache_dir), seed)
+
+
+def layout(pages: list[Page], embedding: CorpusEmbeddings, seed: int = 7) -> RealDataset:
+    """The data set of ``pages`` and their embeddings (in ``corpus_texts`` order)."""
     rng = np.random.default_rng(seed)
 
     page_of = np.repeat(np.arange(len(pages)), [len(page.paragraphs) for page in pages])
-    paragraphs = [paragraph for page in pages for paragraph in page.paragraphs]
+    paragraphs = corpus_texts(pages)[0]
     held_out = np.arange(len(paragraphs)) % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
     kept = np.flatnonzero(~held_out)
     # A page all of whose paragraphs are held out has no documents: not a course.
@@ -122,8 +135,9 @@ def build(seed: int = 7, cache_dir: Path = DEFAULT_CACHE) -> RealDataset:
         keyword_terms=keyword_terms,
         keyword_vectors=embedding.keywords[kept],
         source=(
-            f"real: {documents:,} paragraphs of the PostgreSQL 15 and Python 3 manuals embedded"
-            f" by {embedding.model}, zero-padded to 768; keywords their first sentences"
+            f"{documents:,} paragraphs of the PostgreSQL 15 and Python 3 manuals embedded"
+            f" by {embedding.model} (first {MAX_TOKENS} tokens), zero-padded to 768; keywords"
+            " their first sentences"
         ),
         held_out_course=held_out_course,
         held_out_documents=embedding.paragraphs[held_out_rows],
