@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from sensa_db.benchmark.loading import hnsw_indexes
+from sensa_db.benchmark.plans import FUNCTION_HNSW_SETTINGS
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
 from tests.function_plans import explain, indexes_used, plan_nodes, prepare_function_query
 from tests.postgres import PostgresServer
@@ -151,8 +152,8 @@ def query_vector(connection: Connection) -> str:
 
 def function_plan(connection: Connection, query: str) -> list[dict[str, Any]]:
     """Nodes of the plan of find_similar_documents()'s query, under its own settings."""
-    connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    connection.execute(text("SET LOCAL hnsw.ef_search = 100"))
+    for setting, value in FUNCTION_HNSW_SETTINGS.items():
+        connection.execute(text("SELECT set_config(:s, :v, true)"), {"s": setting, "v": value})
     statement = f"similar_documents_{uuid.uuid4().hex[:8]}"
     prepare_function_query(connection, "find_similar_documents", statement)
     return explain(connection, statement, f"'{query}', 10, -1")

@@ -4,7 +4,8 @@ An expression index over ``embedding::halfvec(768)`` (2-byte floats, half the
 bytes per element) is built beside today's ``vector`` index, in the
 benchmark's own database; the same queries run through each (``ORDER BY``
 the expression, at the functions' ef_search and iterative scan), and recall@10
-is measured against the exact answer over the full-precision vectors. The
+is measured against the exact answer over the full-precision vectors (the
+sweep of ``workloads``, at the functions' ef_search). The
 issue's rule for adopting it: recall within 0.005 of today's and the index at
 least 40% smaller.
 """
@@ -12,7 +13,6 @@ least 40% smaller.
 from __future__ import annotations
 
 import time
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,7 @@ import psycopg
 
 from sensa_db.benchmark.dataset import Dataset
 from sensa_db.benchmark.plans import FUNCTION_HNSW_SETTINGS
-from sensa_db.benchmark.timing import Samples
-from sensa_db.benchmark.workloads import NEAREST_DOCUMENTS, exact_neighbours, fetch_rows, recall
+from sensa_db.benchmark.workloads import NEAREST_DOCUMENTS, exact_neighbours, sweep_recall
 
 INDEX = "bench_processed_docs_embedding_halfvec"
 RECALL_TOLERANCE = 0.005
@@ -34,20 +33,6 @@ _NEAREST_HALFVEC = (
     "SELECT pd.processed_id FROM public.processed_documents pd"
     " ORDER BY pd.embedding::halfvec(768) <=> %s::halfvec(768) LIMIT 10"
 )
-
-
-def _search(
-    admin: psycopg.Connection[Any], statement: str, queries: Any, exacts: list[list[Any]]
-) -> tuple[float, Samples]:
-    latency = Samples()
-    recalls = []
-    for query, exact in zip(queries, exacts, strict=True):
-        for setting, value in FUNCTION_HNSW_SETTINGS.items():
-            admin.execute("SELECT set_config(%s, %s, true)", (setting, value))
-        rows = latency.time(partial(fetch_rows, admin, statement, (query,)))
-        admin.commit()
-        recalls.append(recall([row[0] for row in rows], exact))
-    return float(np.mean(recalls)), latency
 
 
 def measure(
@@ -76,22 +61,23 @@ def measure(
     rng = np.random.default_rng([seed, 16])
     document_queries = data.document_like(rng.integers(0, len(data.course_ids), size=queries))
     exacts = [exact_neighbours(admin, NEAREST_DOCUMENTS, (q,)) for q in document_queries]
-    vector_recall, vector_latency = _search(admin, NEAREST_DOCUMENTS, document_queries, exacts)
-    half_recall, half_latency = _search(admin, _NEAREST_HALFVEC, document_queries, exacts)
+    ef_search = int(FUNCTION_HNSW_SETTINGS["hnsw.ef_search"])
+    (vector,) = sweep_recall(admin, NEAREST_DOCUMENTS, document_queries, exacts, [ef_search])
+    (half,) = sweep_recall(admin, _NEAREST_HALFVEC, document_queries, exacts, [ef_search])
     owner.execute(f"DROP INDEX public.{INDEX}")
     owner.commit()
     vector_size, half_size = sizes["idx_processed_docs_embedding"], sizes[INDEX]
     smaller = 1 - half_size / vector_size
     return {
-        "vector": {"bytes": vector_size, "recall": vector_recall, **vector_latency.summary()},
+        "vector": {"bytes": vector_size, "recall": vector.recall, **vector.latency.summary()},
         "halfvec": {
             "bytes": half_size,
             "build_s": build_seconds,
-            "recall": half_recall,
-            **half_latency.summary(),
+            "recall": half.recall,
+            **half.latency.summary(),
         },
         "smaller_by": smaller,
-        "adopt": vector_recall - half_recall <= RECALL_TOLERANCE and smaller >= SMALLER_BY,
+        "adopt": vector.recall - half.recall <= RECALL_TOLERANCE and smaller >= SMALLER_BY,
     }
 
 

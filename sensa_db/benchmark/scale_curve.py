@@ -92,6 +92,15 @@ def render_markdown(points: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _log_log(axes: Any, ylabel: str) -> None:
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("documents")
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+
+
 def plot(points: Sequence[dict[str, Any]], path: Path) -> None:
     """p95 latency and HNSW index size against the number of documents (log-log)."""
     import matplotlib
@@ -108,24 +117,14 @@ def plot(points: Sequence[dict[str, Any]], path: Path) -> None:
     for name in OTHER_QUERIES:
         latency_axes.plot(documents, [e["other_p95_ms"][name] for e in points], marker=".",
                           linestyle="--", label=name)  # fmt: skip
-    latency_axes.set_xscale("log")
-    latency_axes.set_yscale("log")
-    latency_axes.set_xlabel("documents")
-    latency_axes.set_ylabel("p95 latency (ms)")
-    latency_axes.grid(alpha=0.3)
-    latency_axes.legend(fontsize="small")
+    _log_log(latency_axes, "p95 latency (ms)")
     size_axes.plot(documents, [e["documents_index_mib"] for e in points], marker="o",
                    label="idx_processed_docs_embedding")  # fmt: skip
     size_axes.plot(documents, [e["keywords_index_mib"] for e in points], marker="o",
                    label="idx_keywords_embedding")  # fmt: skip
     size_axes.plot(documents, [e["documents_table_mib"] for e in points], marker="s",
                    linestyle="--", label="processed_documents table")  # fmt: skip
-    size_axes.set_xscale("log")
-    size_axes.set_yscale("log")
-    size_axes.set_xlabel("documents")
-    size_axes.set_ylabel("MiB")
-    size_axes.grid(alpha=0.3)
-    size_axes.legend(fontsize="small")
+    _log_log(size_axes, "MiB")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     pyplot.close(figure)

@@ -473,7 +473,7 @@ class VectorQuality:
     course_keyword_latency: Samples
 
 
-def _sweep(
+def sweep_recall(
     admin: psycopg.Connection[Any],
     statement: str,
     queries: Vectors,
@@ -514,10 +514,12 @@ def measure_vector_quality(
     courses = rng.integers(0, len(data.course_ids), size=queries)
     document_queries = data.document_like(courses)
     exact_documents = [exact_neighbours(admin, NEAREST_DOCUMENTS, (q,)) for q in document_queries]
-    sweep = _sweep(admin, NEAREST_DOCUMENTS, document_queries, exact_documents, ef_search_values)
+    sweep = sweep_recall(
+        admin, NEAREST_DOCUMENTS, document_queries, exact_documents, ef_search_values
+    )
     keyword_queries = data.keyword_like(rng.integers(0, len(data.document_ids), size=queries))
     exact_keywords = [exact_neighbours(admin, _NEAREST_KEYWORDS, (q,)) for q in keyword_queries]
-    keyword_sweep = _sweep(
+    keyword_sweep = sweep_recall(
         admin, _NEAREST_KEYWORDS, keyword_queries, exact_keywords, ef_search_values
     )
 
