@@ -19,7 +19,7 @@ import numpy as np
 import psycopg
 
 from sensa_db.benchmark.dataset import Dataset
-from sensa_db.benchmark.plans import FUNCTION_HNSW_SETTINGS
+from sensa_db.benchmark.plans import FUNCTION_HNSW_SETTINGS, plan_nodes, summary
 from sensa_db.benchmark.workloads import NEAREST_DOCUMENTS, exact_neighbours, sweep_recall
 
 INDEX = "bench_processed_docs_embedding_halfvec"
@@ -33,6 +33,14 @@ _NEAREST_HALFVEC = (
     "SELECT pd.processed_id FROM public.processed_documents pd"
     " ORDER BY pd.embedding::halfvec(768) <=> %s::halfvec(768) LIMIT 10"
 )
+
+
+def _plan(admin: psycopg.Connection[Any], statement: str, query: Any) -> str:
+    (document,) = admin.execute(f"EXPLAIN (FORMAT JSON) {statement}", (query,)).fetchone() or (
+        None,
+    )
+    admin.rollback()
+    return summary(list(plan_nodes(document[0]["Plan"])))
 
 
 def measure(
@@ -64,6 +72,7 @@ def measure(
     ef_search = int(FUNCTION_HNSW_SETTINGS["hnsw.ef_search"])
     (vector,) = sweep_recall(admin, NEAREST_DOCUMENTS, document_queries, exacts, [ef_search])
     (half,) = sweep_recall(admin, _NEAREST_HALFVEC, document_queries, exacts, [ef_search])
+    half_plan = _plan(admin, _NEAREST_HALFVEC, document_queries[0])
     owner.execute(f"DROP INDEX public.{INDEX}")
     owner.commit()
     vector_size, half_size = sizes["idx_processed_docs_embedding"], sizes[INDEX]
@@ -73,6 +82,7 @@ def measure(
         "halfvec": {
             "bytes": half_size,
             "build_s": build_seconds,
+            "plan": half_plan,
             "recall": half.recall,
             **half.latency.summary(),
         },
@@ -92,12 +102,13 @@ def render_markdown(result: dict[str, Any]) -> str:
         [
             "## halfvec(768) HNSW index beside vector(768)",
             "",
-            "| index | MiB | build s | recall@10 | p50 | p95 |",
-            "|---|---|---|---|---|---|",
+            "| index | MiB | build s | recall@10 | p50 | p95 | plan |",
+            "|---|---|---|---|---|---|---|",
             f"| vector (today) | {vector['bytes'] / 2**20:,.1f} | | {vector['recall']:.4f} |"
-            f" {vector['p50_ms']:.2f} | {vector['p95_ms']:.2f} |",
+            f" {vector['p50_ms']:.2f} | {vector['p95_ms']:.2f} | |",
             f"| halfvec expression | {half['bytes'] / 2**20:,.1f} | {half['build_s']:.1f} |"
-            f" {half['recall']:.4f} | {half['p50_ms']:.2f} | {half['p95_ms']:.2f} |",
+            f" {half['recall']:.4f} | {half['p50_ms']:.2f} | {half['p95_ms']:.2f} |"
+            f" {half['plan']} |",
             "",
             f"halfvec is {result['smaller_by']:.0%} smaller and {verdict}.",
             "",
