@@ -36,11 +36,11 @@ _NEAREST_HALFVEC = (
 
 
 def _plan(admin: psycopg.Connection[Any], statement: str, query: Any) -> str:
-    (document,) = admin.execute(f"EXPLAIN (FORMAT JSON) {statement}", (query,)).fetchone() or (
-        None,
-    )
+    row = admin.execute(f"EXPLAIN (FORMAT JSON) {statement}", (query,)).fetchone()
     admin.rollback()
-    return summary(list(plan_nodes(document[0]["Plan"])))
+    if row is None:
+        raise RuntimeError("EXPLAIN returned no plan")
+    return summary(list(plan_nodes(row[0][0]["Plan"])))
 
 
 def measure(
