@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -312,16 +312,47 @@ def _benchmark(args: argparse.Namespace) -> int:
             f"the benchmark needs the bench extra ({exc.name} is missing):"
             " pip install -e '.[bench]'"
         ) from None
+    scale = _scale(args)
+    if (args.real or args.scale_curve) and args.quick:
+        raise UsageError("--real and --scale-curve choose their own sizes: drop --quick")
+    server = _benchmark_server(args.database_url)
     options = Options(
-        scale=_scale(args),
-        server=_benchmark_server(args.database_url),
+        scale=scale,
+        server=server,
         alembic_ini=alembic_config_path(args.config),
         output=Path(args.output),
         template=args.template,
         keep=args.keep,
         seed=args.seed,
         progress=not args.no_progress,
+        concurrency_targets=_concurrency_targets(args, server),
+        concurrency_seconds=args.concurrency_seconds,
+        concurrency_repetitions=args.concurrency_repetitions,
+        halfvec=args.halfvec,
     )
+    if args.scale_curve:
+        from sensa_db.benchmark import scale_curve
+
+        factors = (
+            scale_curve.FACTORS if args.scale_curve_max >= 1_000_000 else scale_curve.FACTORS[:2]
+        )
+        try:
+            scale_curve.run_curve(options, factors)
+        except WrongAnswerError as exc:
+            print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
+            return 1
+        print((options.output / scale_curve.MARKDOWN_NAME).read_text())
+        return 0
+    if args.real:
+        from sensa_db.benchmark.comparison import MARKDOWN_NAME, run_real
+
+        try:
+            run_real(options, args.real_paragraphs)
+        except WrongAnswerError as exc:
+            print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
+            return 1
+        print((options.output / MARKDOWN_NAME).read_text())
+        return 0
     try:
         results = run(options)
     except WrongAnswerError as exc:
@@ -331,6 +362,24 @@ def _benchmark(args: argparse.Namespace) -> int:
     for kind, path in results["files"].items():
         print(f"wrote {kind}: {path}", file=sys.stderr)
     return 0
+
+
+def _concurrency_targets(args: argparse.Namespace, server: URL) -> tuple[Any, ...]:
+    """``--concurrency``'s targets: the server itself, then each ``--target NAME=HOST:PORT``."""
+    if not args.concurrency:
+        return ()
+    from sensa_db.benchmark.concurrency import Target
+
+    targets = [Target("direct", server.host or "localhost", server.port or 5432)]
+    for spec in args.target:
+        name, _, address = spec.partition("=")
+        host, _, port = address.rpartition(":")
+        if not (name and host and port.isdigit()):
+            raise UsageError(
+                f"--target {spec!r}: expected NAME=HOST:PORT, e.g. pgbouncer=127.0.0.1:6432"
+            )
+        targets.append(Target(name, host, int(port)))
+    return tuple(targets)
 
 
 def add_benchmark(subparsers: SubParsers) -> None:
@@ -353,6 +402,60 @@ def add_benchmark(subparsers: SubParsers) -> None:
         parser,
         quick_help="a smoke-test size (seconds): every step, checked, with few repetitions",
         default_scale=1.0,
+    )
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="real embeddings: the PostgreSQL and Python manuals (apt-get install"
+        " postgresql-doc-15 python3-doc) embedded by all-MiniLM-L6-v2 (the bench-real extra;"
+        " cached in ~/.cache/sensa-db), beside a synthetic set of as many documents",
+    )
+    parser.add_argument(
+        "--halfvec",
+        action="store_true",
+        help="also measure an HNSW index over halfvec(768) beside today's (--real does)",
+    )
+    parser.add_argument(
+        "--scale-curve",
+        action="store_true",
+        help="the whole benchmark at 10,000 and 100,000 documents (and 1,000,000 with"
+        " --scale-curve-max 1000000: hours), tabled and plotted against size",
+    )
+    parser.add_argument(
+        "--scale-curve-max",
+        type=int,
+        default=100_000,
+        metavar="DOCUMENTS",
+        help="the largest size of --scale-curve: 100000 (default) or 1000000",
+    )
+    parser.add_argument(
+        "--concurrency",
+        action="store_true",
+        help="also drive the API's query mix with pgbench at 1, 4, 16 and 64 clients, as the"
+        " app and without row-level security, alternating (needs pgbench)",
+    )
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="another address for --concurrency, e.g. pgbouncer=127.0.0.1:6432 (repeatable)",
+    )
+    parser.add_argument(
+        "--concurrency-seconds", type=int, default=10, help="seconds per pgbench run (default: 10)"
+    )
+    parser.add_argument(
+        "--concurrency-repetitions",
+        type=int,
+        default=3,
+        help="alternating repetitions per role, target and client count (default: 3)",
+    )
+    parser.add_argument(
+        "--real-paragraphs",
+        type=int,
+        default=30_500,
+        metavar="N",
+        help="--real: whole pages of the manuals up to N paragraphs (default: 30500)",
     )
     parser.add_argument(
         "--output",

@@ -221,6 +221,8 @@ class Dataset:
     keyword_terms: list[str]
     keyword_vectors: Vectors
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Where the embeddings come from, as the report names it.
+    source: str = "synthetic (dataset.generate)"
 
     @property
     def learner_courses(self) -> list[list[int]]:

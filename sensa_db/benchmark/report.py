@@ -19,6 +19,10 @@ def _target(value: float | None, prefix: str = "< ") -> str:
     return "" if value is None else f"{prefix}{value:g} ms"
 
 
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def _met(met: bool | None) -> str:
     return "" if met is None else ("yes" if met else "**no**")
 
@@ -36,7 +40,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"Data: {scale['learners']:,} learners, {scale['courses']:,} courses,"
         f" {scale['documents']:,} processed documents, {scale['keywords']:,} keywords"
-        f" (768-dim, clustered); {load['total_rows']:,} rows in all. Latencies are"
+        f" ({results['data']}); {load['total_rows']:,} rows in all. Latencies are"
         f" client-side, {scale['repetitions']} repetitions after {scale['warmup']} warm-up.",
         "",
         "## Targets",
@@ -58,8 +62,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         " the app on the same data. † the baseline answers over every learner's rows, the"
         " app over its learner's only: not the same work.",
         "",
-        "| query | p50 | p95 | p99 | design | target (p95) | baseline p50 | RLS overhead (p50) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| query | p50 | p95 | p99 | design | target (p95) | baseline p50 | RLS overhead (p50)"
+        " | plan (app) | plan (baseline) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["latency"]:
         app, baseline = row["app"], row["baseline"]
@@ -69,13 +74,14 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"| {row['name']}{mark} | {_ms(app['p50_ms'])} | {_ms(app['p95_ms'])} |"
             f" {_ms(app['p99_ms'])} | {_target(row['design_ms'])} |"
             f" {_target(row['target_ms'], '<= ')} | {_ms(baseline['p50_ms'])} | {overhead} |"
+            f" {row['plans']['app']} | {row['plans']['baseline']} |"
         )
     for row in results["other_latency"]:
         summary = row["samples"]
         lines.append(
             f"| {row['name']} | {_ms(summary['p50_ms'])} | {_ms(summary['p95_ms'])} |"
             f" {_ms(summary['p99_ms'])} | {_target(row['design_ms'])} |"
-            f" {_target(row['target_ms'], '<= ')} | | |"
+            f" {_target(row['target_ms'], '<= ')} | | | {row.get('plan', '')} | |"
         )
     vector = results["vector"]
     lines += [
@@ -86,18 +92,20 @@ def render_markdown(results: dict[str, Any]) -> str:
         " baseline (all 100% of the rows). The sweep runs `find_similar_documents`'s inner"
         " query at each `hnsw.ef_search`; the function pins its own.",
         "",
-        "| hnsw.ef_search | recall@10 | p50 | p95 |",
-        "|---|---|---|---|",
+        "| hnsw.ef_search | documents recall@10 | p50 | p95 | keywords recall@10 | p50 | p95 |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {point['ef_search']} | {point['recall']:.4f} | {_ms(point['latency']['p50_ms'])} |"
-        f" {_ms(point['latency']['p95_ms'])} |"
-        for point in vector["sweep"]
+        f" {_ms(point['latency']['p95_ms'])} | {keyword['recall']:.4f} |"
+        f" {_ms(keyword['latency']['p50_ms'])} | {_ms(keyword['latency']['p95_ms'])} |"
+        for point, keyword in zip(vector["sweep"], vector["keyword_sweep"], strict=True)
     ]
     lines += [
-        f"| `find_similar_documents` as shipped | {vector['function_recall']:.4f} |"
+        f"| `find_similar_documents` as shipped ({vector['function_plan']}) |"
+        f" {vector['function_recall']:.4f} |"
         f" {_ms(vector['function_latency']['p50_ms'])} |"
-        f" {_ms(vector['function_latency']['p95_ms'])} |",
+        f" {_ms(vector['function_latency']['p95_ms'])} | | | |",
         "",
         f"`find_similar_keywords` filtered to one course: recall@10"
         f" {vector['course_keyword_recall']:.4f}, full 10 rows in"
@@ -117,8 +125,27 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"| {t['table']} | {t['rows']:,} | {t['seconds']:.2f} | {t['rows_per_second']:,.0f} |"
         for t in load["tables"]
     ]
-    lines += ["", "| HNSW index build | s |", "|---|---|"]
-    lines += [f"| {name} | {seconds:.2f} |" for name, seconds in results["indexes"].items()]
+    lines += ["", "| HNSW index build | serial s | parallel s |", "|---|---|---|"]
+    lines += [
+        f"| {name} | {_seconds(builds.get('serial_s'))} | {_seconds(builds['parallel_s'])} |"
+        for name, builds in results["indexes"].items()
+    ]
+    lines += ["", "| relation | MiB |", "|---|---|"]
+    lines += [f"| {name} | {size / 2**20:,.1f} |" for name, size in results["sizes"].items()]
+    if "halfvec" in results:
+        from sensa_db.benchmark.halfvec import render_markdown as halfvec_markdown
+
+        lines += ["", halfvec_markdown(results["halfvec"])]
+    if "concurrency" in results:
+        from sensa_db.benchmark.concurrency import render_markdown as concurrency_markdown
+
+        throughput = results["concurrency"]
+        lines += [
+            "",
+            concurrency_markdown(
+                throughput["rows"], throughput["seconds"], throughput["repetitions"]
+            ),
+        ]
     migrations = results["migrations"]
     lines += [
         "",
@@ -144,9 +171,17 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     sweep = results["vector"]["sweep"]
     figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    keyword_sweep = results["vector"]["keyword_sweep"]
+    axes.plot(
+        [point["latency"]["p95_ms"] for point in keyword_sweep],
+        [point["recall"] for point in keyword_sweep],
+        marker="s",
+        color="tab:green",
+        label="keywords: ORDER BY embedding <=> q LIMIT 10",
+    )
     latencies = [point["latency"]["p95_ms"] for point in sweep]
     recalls = [point["recall"] for point in sweep]
-    axes.plot(latencies, recalls, marker="o", label="ORDER BY embedding <=> q LIMIT 10")
+    axes.plot(latencies, recalls, marker="o", label="documents: ORDER BY embedding <=> q LIMIT 10")
     # Points closer than 3% of the plot's span (a small data set reaches the same
     # recall at nearly the same latency for several ef_search values) share one
     # label instead of overprinting each other.

@@ -29,7 +29,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from sensa_db.benchmark import report
+from sensa_db.benchmark import concurrency, halfvec, report
 from sensa_db.benchmark.dataset import Dataset, generate
 from sensa_db.benchmark.loading import (
     BENCH_LOGINS,
@@ -38,12 +38,14 @@ from sensa_db.benchmark.loading import (
     drop_hnsw_indexes,
     ensure_logins,
     load,
+    relation_sizes,
     vacuum_analyze,
 )
 from sensa_db.benchmark.scale import Scale
 from sensa_db.benchmark.timing import Samples
 from sensa_db.benchmark.workloads import (
     Measured,
+    SweepPoint,
     VectorQuality,
     measure_insert,
     measure_learner_workloads,
@@ -65,6 +67,12 @@ class Options:
     keep: bool = False
     seed: int = 7
     progress: bool = True
+    # --concurrency: where to send the pgbench mix (none: not measured).
+    concurrency_targets: tuple[concurrency.Target, ...] = ()
+    concurrency_seconds: int = concurrency.SECONDS
+    concurrency_repetitions: int = concurrency.REPETITIONS
+    # --halfvec: measure an HNSW index over halfvec(768) beside today's.
+    halfvec: bool = False
 
 
 def _say(message: str) -> None:
@@ -95,13 +103,23 @@ def create_database(server: URL, template: str) -> str:
 
 
 def drop_database(server: URL, dbname: str) -> None:
-    """Drop a database this run created, ending its own leftover sessions first."""
+    """Drop a database this run created, ending its leftover sessions first.
+
+    A pooler keeps server connections of the benchmark's logins open after a
+    run; only a role's members may end its sessions, so each login ends its own."""
+    for login in (None, *BENCH_LOGINS.values()):
+        try:
+            with psycopg.connect(
+                conninfo(server, _maintenance_database(server), login), autocommit=True
+            ) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                    " AND usename = current_user AND pid <> pg_backend_pid()",
+                    (dbname,),
+                )
+        except psycopg.OperationalError:
+            continue  # a login the run never created
     with psycopg.connect(conninfo(server, _maintenance_database(server)), autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-            " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-            (dbname,),
-        )
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
 
 
@@ -263,7 +281,8 @@ class Populated:
     loads: list[TableLoad]
     generate_seconds: float
     load_seconds: float
-    index_seconds: dict[str, float]
+    index_seconds: dict[str, dict[str, float]]
+    sizes: dict[str, Any]
 
 
 def populate(
@@ -274,15 +293,17 @@ def populate(
     *,
     seed: int,
     progress: bool,
+    data: Dataset | None = None,
 ) -> Populated:
-    """Generate the data set at ``scale`` and load it into ``dbname`` (at head, owned by
-    ``owner``'s login), with its HNSW indexes rebuilt and its statistics fresh."""
+    """Load ``data`` (else the data set generated at ``scale``) into ``dbname`` (at head,
+    owned by ``owner``'s login), with its HNSW indexes rebuilt and its statistics fresh."""
     ensure_logins(owner, server.password or "")
     drop_hnsw_indexes(owner)
 
-    _say(f"generating the {scale.name} data set")
     generating = time.perf_counter()
-    data = generate(scale, seed=seed)
+    if data is None:
+        _say(f"generating the {scale.name} data set")
+        data = generate(scale, seed=seed)
     generate_seconds = time.perf_counter() - generating
 
     _say("loading (staging COPY, then INSERT ... SELECT as admin_role)")
@@ -291,15 +312,45 @@ def populate(
         loading = time.perf_counter()
         loads = load(admin, data, progress=progress)
         load_seconds = time.perf_counter() - loading
-    _say("building the HNSW indexes (serial, maintenance_work_mem 2GB)")
+    _say("building the HNSW indexes (serial, then parallel; maintenance_work_mem 2GB)")
     index_seconds = build_hnsw_indexes(owner)
+    sizes = relation_sizes(owner)
     vacuum_analyze(owner)
-    return Populated(data, loads, generate_seconds, load_seconds, index_seconds)
+    return Populated(data, loads, generate_seconds, load_seconds, index_seconds, sizes)
 
 
-def run(options: Options) -> dict[str, Any]:
-    """Run the whole benchmark; the results (also written under ``options.output``)."""
-    scale = options.scale
+def _measure_concurrency(
+    options: Options, dbname: str, admin: psycopg.Connection[Any], data: Dataset
+) -> list[dict[str, Any]]:
+    """The pgbench mix at each client count and target, when asked for."""
+    if not options.concurrency_targets:
+        return []
+    _say("throughput under concurrency: pgbench, the app and the baseline alternating")
+    with psycopg.connect(conninfo(options.server, dbname)) as owner:
+        register_vector(owner)
+        concurrency.make_picks(owner, admin, data)
+    runs = concurrency.measure(
+        options.concurrency_targets,
+        dbname,
+        BENCH_LOGINS,
+        options.server.password or "",
+        repetitions=options.concurrency_repetitions,
+        seconds=options.concurrency_seconds,
+    )
+    return concurrency.summarise(runs)
+
+
+def _sweep_rows(sweep: list[SweepPoint]) -> list[dict[str, Any]]:
+    return [
+        {"ef_search": point.ef_search, "recall": point.recall, "latency": point.latency.summary()}
+        for point in sweep
+    ]
+
+
+def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
+    """Run the whole benchmark on ``data`` (else the generated set of ``options.scale``);
+    the results (also written under ``options.output``)."""
+    scale = data.scale if data is not None else options.scale
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     with own_database(options.server, options.template, keep=options.keep) as dbname:
@@ -308,7 +359,13 @@ def run(options: Options) -> dict[str, Any]:
         with psycopg.connect(conninfo(options.server, dbname)) as owner:
             facts = machine(owner)
             populated = populate(
-                options.server, dbname, owner, scale, seed=options.seed, progress=options.progress
+                options.server,
+                dbname,
+                owner,
+                scale,
+                seed=options.seed,
+                progress=options.progress,
+                data=data,
             )
             data, loads = populated.data, populated.loads
 
@@ -343,6 +400,15 @@ def run(options: Options) -> dict[str, Any]:
                 repetitions=min(scale.repetitions, 200),
                 seed=options.seed,
             )
+            throughput = _measure_concurrency(options, dbname, admin, data)
+            half = None
+            if options.halfvec:
+                _say("measuring an HNSW index over halfvec(768) beside the vector one")
+                with psycopg.connect(conninfo(options.server, dbname)) as owner:
+                    register_vector(owner)
+                    half = halfvec.measure(
+                        owner, admin, data, queries=scale.recall_queries, seed=options.seed
+                    )
 
     total_rows = sum(entry.rows for entry in loads if entry.table in _TABLES)
     results: dict[str, Any] = {
@@ -350,6 +416,7 @@ def run(options: Options) -> dict[str, Any]:
         "duration_s": time.perf_counter() - started,
         "machine": facts,
         "scale": scale.as_dict(),
+        "data": data.source,
         "seed": options.seed,
         "database": {"name": dbname, "kept": options.keep},
         "baseline": (
@@ -372,6 +439,7 @@ def run(options: Options) -> dict[str, Any]:
             ],
         },
         "indexes": populated.index_seconds,
+        "sizes": populated.sizes,
         "migrations": migrations,
         "latency": [
             {
@@ -384,6 +452,7 @@ def run(options: Options) -> dict[str, Any]:
                 "app": measured.app.summary(),
                 "baseline": measured.admin.summary(),
                 "rls_ratio_p50": measured.rls_ratio,
+                "plans": {"app": measured.app_plan, "baseline": measured.admin_plan},
             }
             for measured in latency
         ],
@@ -393,6 +462,7 @@ def run(options: Options) -> dict[str, Any]:
                 "design_ms": 50,
                 "target_ms": 15,
                 "samples": vector.function_latency.summary(),
+                "plan": vector.function_plan,
             },
             {
                 "name": "insert a document, 2 chapters, 3 keywords (one transaction)",
@@ -402,14 +472,9 @@ def run(options: Options) -> dict[str, Any]:
             },
         ],
         "vector": {
-            "sweep": [
-                {
-                    "ef_search": point.ef_search,
-                    "recall": point.recall,
-                    "latency": point.latency.summary(),
-                }
-                for point in vector.sweep
-            ],
+            "sweep": _sweep_rows(vector.sweep),
+            "keyword_sweep": _sweep_rows(vector.keyword_sweep),
+            "function_plan": vector.function_plan,
             "function_recall": vector.function_recall,
             "function_latency": vector.function_latency.summary(),
             "course_keyword_recall": vector.course_keyword_recall,
@@ -418,6 +483,18 @@ def run(options: Options) -> dict[str, Any]:
         },
         "targets": _targets(latency, vector, insert),
     }
+    if half is not None:
+        results["halfvec"] = half
+    if throughput:
+        results["concurrency"] = {
+            "seconds": options.concurrency_seconds,
+            "repetitions": options.concurrency_repetitions,
+            "targets": {
+                target.name: f"{target.host}:{target.port}"
+                for target in options.concurrency_targets
+            },
+            "rows": throughput,
+        }
     results["files"] = {k: str(v) for k, v in report.write(results, options.output).items()}
     return results
 

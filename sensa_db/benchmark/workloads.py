@@ -33,7 +33,8 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from sensa_db.benchmark.dataset import Dataset, typo
+from sensa_db.benchmark.dataset import Dataset, Vectors, typo
+from sensa_db.benchmark.plans import FunctionPlan
 from sensa_db.benchmark.timing import Samples
 
 Row = tuple[Any, ...]
@@ -72,6 +73,8 @@ class Workload:
     # Whether the app and admin answers must be identical (the query is scoped
     # by its arguments); False where only row-level security scopes it.
     same_rows: bool = True
+    # The query inside the function, explained beside the latency.
+    plan: FunctionPlan | None = None
 
 
 @dataclass
@@ -80,6 +83,8 @@ class Measured:
     app: Samples = field(default_factory=Samples)
     admin: Samples = field(default_factory=Samples)
     rows_returned: list[int] = field(default_factory=list)
+    app_plan: str = ""
+    admin_plan: str = ""
 
     @property
     def rls_ratio(self) -> float:
@@ -260,6 +265,7 @@ LEARNER_WORKLOADS: tuple[Workload, ...] = (
         _similar_documents_case,
         _similar_documents_check,
         same_rows=False,
+        plan=FunctionPlan("find_similar_documents", lambda params: (params[0], 10, -1)),
     ),
     Workload(
         "find_similar_keywords_in_course",
@@ -270,6 +276,9 @@ LEARNER_WORKLOADS: tuple[Workload, ...] = (
         Target(50, 15),
         _similar_keywords_case,
         _similar_keywords_check,
+        plan=FunctionPlan(
+            "find_similar_keywords", lambda params: (params[0], 10, -1, params[1]), branch=1
+        ),
     ),
     Workload(
         "search_courses_typo",
@@ -384,15 +393,24 @@ def measure_learner_workloads(
                 )
             if timed:
                 measured.rows_returned.append(len(app_rows))
+        if workload.plan is not None:
+            case = workload.make_case(data, rng)
+            measured.app_plan = workload.plan.describe(
+                app, case.params, data.user_ids[case.learner]
+            )
+            measured.admin_plan = workload.plan.describe(admin, case.params)
         results.append(measured)
     return results
 
 
 # -- vector search quality ---------------------------------------------------
 
-_NEAREST_DOCUMENTS = (
+NEAREST_DOCUMENTS = (
     "SELECT pd.processed_id FROM public.processed_documents pd"
     " ORDER BY pd.embedding <=> %s LIMIT 10"
+)
+_NEAREST_KEYWORDS = (
+    "SELECT k.keyword_id FROM public.keywords k ORDER BY k.embedding <=> %s LIMIT 10"
 )
 _NEAREST_COURSE_KEYWORDS = (
     "SELECT k.keyword_id FROM public.keywords k"
@@ -406,11 +424,15 @@ _SIMILAR_DOCUMENTS = "SELECT processed_id FROM public.find_similar_documents(%s,
 _SIMILAR_COURSE_KEYWORDS = "SELECT keyword_id FROM public.find_similar_keywords(%s, 10, -1, %s)"
 
 
-def _fetch(connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]) -> list[Row]:
+def fetch_rows(
+    connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]
+) -> list[Row]:
     return connection.execute(statement, params).fetchall()
 
 
-def _exact(connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]) -> list[Any]:
+def exact_neighbours(
+    connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]
+) -> list[Any]:
     """The true nearest neighbours: the same query with index scans disabled.
 
     Never prepared: a prepared statement keeps the plan it was first given, and
@@ -442,11 +464,35 @@ class SweepPoint:
 @dataclass
 class VectorQuality:
     sweep: list[SweepPoint]
+    keyword_sweep: list[SweepPoint]
+    function_plan: str
     function_recall: float
     function_latency: Samples
     course_keyword_recall: float
     course_keyword_full_share: float
     course_keyword_latency: Samples
+
+
+def sweep_recall(
+    admin: psycopg.Connection[Any],
+    statement: str,
+    queries: Vectors,
+    exacts: Sequence[list[Any]],
+    ef_search_values: Sequence[int],
+) -> list[SweepPoint]:
+    """recall@10 and latency of ``statement`` (an HNSW search) at each hnsw.ef_search."""
+    sweep = []
+    for ef_search in ef_search_values:
+        latency = Samples()
+        recalls = []
+        for query, exact in zip(queries, exacts, strict=True):
+            admin.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef_search)))
+            admin.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            rows = latency.time(partial(fetch_rows, admin, statement, (query,)))
+            admin.commit()
+            recalls.append(recall([row[0] for row in rows], exact))
+        sweep.append(SweepPoint(ef_search, float(np.mean(recalls)), latency))
+    return sweep
 
 
 def measure_vector_quality(
@@ -459,31 +505,28 @@ def measure_vector_quality(
 ) -> VectorQuality:
     """recall@10 of the HNSW searches against exact scans, as the baseline (every row).
 
-    The sweep runs find_similar_documents()'s inner query under each
-    hnsw.ef_search (the function pins its own value, so it cannot be swept
-    through the function); the function itself is measured as shipped.
+    The sweeps run find_similar_documents()'s and find_similar_keywords()'s
+    inner queries over every row under each hnsw.ef_search (the functions pin
+    their own value, so they cannot be swept through the functions); the
+    document function itself is measured as shipped, and its plan read.
     """
     rng = np.random.default_rng([seed, 99])
     courses = rng.integers(0, len(data.course_ids), size=queries)
     document_queries = data.document_like(courses)
-    exact_documents = [_exact(admin, _NEAREST_DOCUMENTS, (q,)) for q in document_queries]
-
-    sweep = []
-    for ef_search in ef_search_values:
-        latency = Samples()
-        recalls = []
-        for query, exact in zip(document_queries, exact_documents, strict=True):
-            admin.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef_search)))
-            admin.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = latency.time(partial(_fetch, admin, _NEAREST_DOCUMENTS, (query,)))
-            admin.commit()
-            recalls.append(recall([row[0] for row in rows], exact))
-        sweep.append(SweepPoint(ef_search, float(np.mean(recalls)), latency))
+    exact_documents = [exact_neighbours(admin, NEAREST_DOCUMENTS, (q,)) for q in document_queries]
+    sweep = sweep_recall(
+        admin, NEAREST_DOCUMENTS, document_queries, exact_documents, ef_search_values
+    )
+    keyword_queries = data.keyword_like(rng.integers(0, len(data.document_ids), size=queries))
+    exact_keywords = [exact_neighbours(admin, _NEAREST_KEYWORDS, (q,)) for q in keyword_queries]
+    keyword_sweep = sweep_recall(
+        admin, _NEAREST_KEYWORDS, keyword_queries, exact_keywords, ef_search_values
+    )
 
     function_latency = Samples()
     function_recalls = []
     for query, exact in zip(document_queries, exact_documents, strict=True):
-        rows = function_latency.time(partial(_fetch, admin, _SIMILAR_DOCUMENTS, (query,)))
+        rows = function_latency.time(partial(fetch_rows, admin, _SIMILAR_DOCUMENTS, (query,)))
         admin.commit()
         function_recalls.append(recall([row[0] for row in rows], exact))
 
@@ -495,15 +538,20 @@ def measure_vector_quality(
         documents = np.flatnonzero(data.document_course == course)
         query = data.keyword_like(documents[rng.integers(0, len(documents), size=1)])[0]
         course_id = data.course_ids[course]
-        exact = _exact(admin, _NEAREST_COURSE_KEYWORDS, (course_id, query))
+        exact = exact_neighbours(admin, _NEAREST_COURSE_KEYWORDS, (course_id, query))
         rows = keyword_latency.time(
-            partial(_fetch, admin, _SIMILAR_COURSE_KEYWORDS, (query, course_id))
+            partial(fetch_rows, admin, _SIMILAR_COURSE_KEYWORDS, (query, course_id))
         )
         admin.commit()
         keyword_recalls.append(recall([row[0] for row in rows], exact))
         full += len(rows) == min(NEIGHBOURS, len(data.course_keywords(course)))
+    function_plan = FunctionPlan(
+        "find_similar_documents", lambda params: (params[0], 10, -1)
+    ).describe(admin, (document_queries[0],))
     return VectorQuality(
         sweep=sweep,
+        keyword_sweep=keyword_sweep,
+        function_plan=function_plan,
         function_recall=float(np.mean(function_recalls)),
         function_latency=function_latency,
         course_keyword_recall=float(np.mean(keyword_recalls)),

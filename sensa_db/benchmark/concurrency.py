@@ -1,0 +1,343 @@
+"""``--concurrency``: the API's query mix under many clients, with pgbench.
+
+Six pgbench scripts, one per API request, each a transaction that names its
+learner first (``set_current_user_id``) as the API does, drawn by weight:
+
+==================  ======  ==================================================
+request             weight  statement
+==================  ======  ==================================================
+course lookup       30      the learner's active courses, newest first
+progress summary    20      get_user_progress_summary(learner, course)
+keyword search      15      search_keywords(a word with a typo, course)
+progress heartbeat  15      UPDATE user_progress: 30 more seconds on a chapter
+learner similarity  10      find_similar_documents(q, 10, -1) as the learner
+course statistics   10      get_course_stats(course)
+==================  ======  ==================================================
+
+Each transaction picks one of ``PICKS`` prepared learners (``bench_picks``, a
+table of the benchmark's own database: a learner, a course of theirs, a chapter
+they have progress on, a query embedding and a misspelt word). The same mix runs
+as a ``sensa_app`` login (row-level security) and as an ``admin_role`` login
+(policies ``USING (true)``), alternating, for every client count and target
+(a URL: the server directly, PgBouncer in transaction mode, a replica). pgbench
+runs with ``-M extended`` (parameters bound, no named prepared statements, which
+transaction pooling cannot keep) and logs every transaction, from which p50,
+p95 and p99 come. Its own CPU time (user + system, from the kernel's account of
+the child process) over the wall time shows whether the client was the limit.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg import sql
+
+from sensa_db.benchmark.dataset import Dataset, typo
+from sensa_db.security import ADMIN_ROLE, APP_ROLE
+
+PICKS = 1_000
+CLIENT_COUNTS = (1, 4, 16, 64)
+REPETITIONS = 3
+SECONDS = 10
+# Two-sided 95% Student t quantiles by degrees of freedom, for the RLS overhead's interval.
+T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+_PICK = (
+    "\\set n random(1, {picks})\n"
+    "BEGIN;\n"
+    "SELECT user_id AS uid, course_id AS cid FROM public.bench_picks WHERE n = :n \\gset\n"
+    "{name_the_learner}\n"
+)
+# The app names its learner as the API does. admin_role may not call
+# set_current_user_id(); it sets the same setting directly, so that both sides do
+# the same work but for row-level security.
+NAME_THE_LEARNER = {
+    APP_ROLE: "SELECT public.set_current_user_id(:uid);",
+    ADMIN_ROLE: "SELECT set_config('app.current_user_id', :uid, true);",
+}
+SCRIPTS = {
+    "course_lookup": (
+        30,
+        "SELECT course_id, name, subject, created_at FROM public.courses"
+        " WHERE user_id = :uid AND NOT is_archived ORDER BY created_at DESC;",
+    ),
+    "progress_summary": (20, "SELECT * FROM public.get_user_progress_summary(:uid, :cid);"),
+    "keyword_search": (
+        15,
+        "SELECT * FROM public.search_keywords("
+        "(SELECT term FROM public.bench_picks WHERE n = :n), :cid);",
+    ),
+    "progress_heartbeat": (
+        15,
+        "UPDATE public.user_progress SET time_spent_seconds = time_spent_seconds + 30"
+        " WHERE user_id = :uid"
+        " AND chapter_id = (SELECT chapter_id FROM public.bench_picks WHERE n = :n);",
+    ),
+    "learner_similarity": (
+        10,
+        "SELECT * FROM public.find_similar_documents("
+        "(SELECT query FROM public.bench_picks WHERE n = :n), 10, -1);",
+    ),
+    "course_stats": (10, "SELECT * FROM public.get_course_stats(:cid);"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the mix is sent: a name and a server URL (without the database)."""
+
+    name: str
+    host: str
+    port: int
+
+
+def make_picks(
+    owner: psycopg.Connection[Any], admin: psycopg.Connection[Any], data: Dataset
+) -> None:
+    """Create and fill ``bench_picks``: learners with progress, and what they ask."""
+    rows = admin.execute(
+        "SELECT DISTINCT ON (user_id) user_id, course_id, chapter_id FROM public.user_progress"
+        " ORDER BY user_id, chapter_id"
+    ).fetchall()
+    admin.commit()
+    rng = np.random.default_rng(PICKS)
+    course_index = {course_id: index for index, course_id in enumerate(data.course_ids)}
+    owner.execute(
+        "CREATE TABLE public.bench_picks (n integer PRIMARY KEY, user_id uuid, course_id uuid,"
+        " chapter_id uuid, query vector(768), term text)"
+    )
+    with owner.cursor() as cursor:
+        for n in range(1, PICKS + 1):
+            user_id, course_id, chapter_id = rows[int(rng.integers(0, len(rows)))]
+            course = course_index[course_id]
+            keywords = data.course_keywords(course)
+            term = data.keyword_terms[int(keywords[int(rng.integers(0, len(keywords)))])]
+            word = max(term.split(), key=len).lower()
+            cursor.execute(
+                "INSERT INTO public.bench_picks VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    n,
+                    user_id,
+                    course_id,
+                    chapter_id,
+                    data.document_like(np.array([course]))[0],
+                    typo(word, rng) if len(word) > 2 else word,
+                ),
+            )
+    for role in (APP_ROLE, ADMIN_ROLE):
+        owner.execute(
+            sql.SQL("GRANT SELECT ON public.bench_picks TO {}").format(sql.Identifier(role))
+        )
+    owner.commit()
+
+
+@dataclass
+class Run:
+    target: str
+    role: str
+    clients: int
+    repetition: int
+    tps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    transactions: int
+    failed: int
+    client_cpu_share: float
+
+
+def _write_scripts(directory: Path, role: str) -> list[str]:
+    arguments = []
+    for name, (weight, statement) in SCRIPTS.items():
+        path = directory / f"{role}_{name}.sql"
+        pick = _PICK.format(picks=PICKS, name_the_learner=NAME_THE_LEARNER[role])
+        path.write_text(pick + statement + "\nCOMMIT;\n")
+        arguments += ["-f", f"{path}@{weight}"]
+    return arguments
+
+
+def _latencies_ms(log_prefix: Path) -> list[float]:
+    """Per-transaction latencies (ms) from pgbench's logs (column 3, microseconds)."""
+    latencies = []
+    for path in log_prefix.parent.glob(f"{log_prefix.name}*"):
+        with path.open() as log:
+            for row in csv.reader(log, delimiter=" "):
+                latencies.append(int(row[2]) / 1000)
+        path.unlink()
+    return latencies
+
+
+@dataclass(frozen=True)
+class PgbenchRun:
+    tps: float
+    latencies_ms: list[float]
+    failed: int
+    client_cpu_share: float
+    errors: str
+
+
+def run_pgbench(
+    target: Target,
+    dbname: str,
+    login: str,
+    password: str,
+    clients: int,
+    *,
+    seconds: int,
+    scripts: Sequence[str],
+    workdir: Path,
+) -> PgbenchRun:
+    """One pgbench run, with every transaction's latency and the client's CPU share."""
+    pgbench = shutil.which("pgbench")
+    if pgbench is None:
+        raise RuntimeError("pgbench is not on PATH: install postgresql-client")
+    log_prefix = workdir / f"log_{target.name}_{login}_{clients}"
+    command = [
+        pgbench, "-n", "-M", "extended", "-c", str(clients), "-j", str(min(clients, 2)),
+        "-T", str(seconds), "-l", "--log-prefix", str(log_prefix),
+        "-h", target.host, "-p", str(target.port), "-U", login, *scripts, dbname,
+    ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    finished = subprocess.run(  # noqa: S603  # our own arguments
+        command,
+        env={**os.environ, "PGPASSWORD": password},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if finished.returncode not in (0, 2):
+        raise RuntimeError(f"pgbench failed ({finished.returncode}): {finished.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    latencies = _latencies_ms(log_prefix)
+    failed = sum(
+        int(line.split(":")[1].split()[0])
+        for line in finished.stdout.splitlines()
+        if line.startswith("number of failed transactions")
+    )
+    tps_lines = [line for line in finished.stdout.splitlines() if line.startswith("tps")]
+    tps = float(tps_lines[-1].split()[2]) if tps_lines else len(latencies) / seconds
+    return PgbenchRun(
+        tps, latencies, failed, cpu / wall / (os.cpu_count() or 1), finished.stderr[-2000:]
+    )
+
+
+def measure(
+    targets: Sequence[Target],
+    dbname: str,
+    logins: dict[str, str],
+    password: str,
+    *,
+    clients: Sequence[int] = CLIENT_COUNTS,
+    repetitions: int = REPETITIONS,
+    seconds: int = SECONDS,
+) -> list[Run]:
+    """Every target x client count x repetition, the app and the baseline alternating."""
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="sensa_bench_pgbench_") as directory:
+        workdir = Path(directory)
+        scripts = {role: _write_scripts(workdir, role) for role in NAME_THE_LEARNER}
+        for target in targets:
+            for count in clients:
+                for repetition in range(repetitions):
+                    roles = (
+                        [APP_ROLE, ADMIN_ROLE] if repetition % 2 == 0 else [ADMIN_ROLE, APP_ROLE]
+                    )
+                    for role in roles:
+                        bench = run_pgbench(
+                            target, dbname, logins[role], password, count,
+                            seconds=seconds, scripts=scripts[role], workdir=workdir,
+                        )  # fmt: skip
+                        if not bench.latencies_ms:
+                            raise RuntimeError(
+                                f"pgbench on {target.name} ran no transaction: {bench.errors}"
+                            )
+                        p50, p95, p99 = np.percentile(bench.latencies_ms, [50, 95, 99]).tolist()
+                        runs.append(
+                            Run(target.name, role, count, repetition, bench.tps, p50, p95, p99,
+                                len(bench.latencies_ms), bench.failed, bench.client_cpu_share)
+                        )  # fmt: skip
+    return runs
+
+
+def rls_overhead(runs: Sequence[Run], target: str, clients: int) -> dict[str, float]:
+    """Throughput lost to row-level security: the mean of the paired repetitions'
+    1 - app/baseline TPS, with a 95% confidence interval (Student t)."""
+    by_repetition: dict[int, dict[str, float]] = {}
+    for run in runs:
+        if run.target == target and run.clients == clients:
+            by_repetition.setdefault(run.repetition, {})[run.role] = run.tps
+    losses = [1 - pair[APP_ROLE] / pair[ADMIN_ROLE] for pair in by_repetition.values()]
+    mean = statistics.fmean(losses)
+    if len(losses) < 2:
+        return {"mean": mean, "low": math.nan, "high": math.nan, "n": len(losses)}
+    half = T_95[len(losses) - 1] * statistics.stdev(losses) / math.sqrt(len(losses))
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": len(losses)}
+
+
+def summarise(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """One row per target, client count and role: medians over the repetitions."""
+    rows = []
+    keys = sorted({(run.target, run.clients) for run in runs}, key=lambda key: (key[0], key[1]))
+    for target, clients in keys:
+        overhead = rls_overhead(runs, target, clients)
+        for role in (APP_ROLE, ADMIN_ROLE):
+            chosen = [r for r in runs if (r.target, r.clients, r.role) == (target, clients, role)]
+            rows.append(
+                {
+                    "target": target,
+                    "clients": clients,
+                    "role": role,
+                    "tps": statistics.median(r.tps for r in chosen),
+                    "p50_ms": statistics.median(r.p50_ms for r in chosen),
+                    "p95_ms": statistics.median(r.p95_ms for r in chosen),
+                    "p99_ms": statistics.median(r.p99_ms for r in chosen),
+                    "failed": sum(r.failed for r in chosen),
+                    "client_cpu_share": max(r.client_cpu_share for r in chosen),
+                    "rls_overhead": overhead,
+                }
+            )
+    return rows
+
+
+def render_markdown(rows: Sequence[dict[str, Any]], seconds: int, repetitions: int) -> str:
+    lines = [
+        "## Throughput under concurrency (pgbench, API mix)",
+        "",
+        f"{repetitions} alternating repetitions of {seconds} s per role, target and client"
+        " count; medians shown. RLS overhead: 1 - TPS(app) / TPS(baseline), mean of the"
+        " paired repetitions with its 95% confidence interval. Client CPU: pgbench's CPU"
+        " time over wall time and cores (the largest of the repetitions).",
+        "",
+        "| target | clients | login | TPS | p50 | p95 | p99 | client CPU | RLS overhead (95% CI) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        overhead = row["rls_overhead"]
+        interval = (
+            f"{overhead['mean']:+.1%} ({overhead['low']:+.1%} to {overhead['high']:+.1%})"
+            if row["role"] == APP_ROLE
+            else ""
+        )
+        lines.append(
+            f"| {row['target']} | {row['clients']} | {row['role']} | {row['tps']:,.0f} |"
+            f" {row['p50_ms']:.2f} | {row['p95_ms']:.2f} | {row['p99_ms']:.2f} |"
+            f" {row['client_cpu_share']:.0%} | {interval} |"
+        )
+    return "\n".join(lines) + "\n"

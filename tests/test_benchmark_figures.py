@@ -1,0 +1,95 @@
+"""The benchmark's own arithmetic: plan summaries, the RLS overhead's interval, the corpus.
+
+These run without a database; the end-to-end run is tests/test_benchmark.py.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from sensa_db.benchmark import concurrency, corpus, plans
+from sensa_db.security import ADMIN_ROLE, APP_ROLE
+
+
+def test_a_plan_ordered_by_an_index_is_named_hnsw() -> None:
+    nodes = [
+        {"Node Type": "Limit"},
+        {"Node Type": "Index Scan", "Index Name": "idx_processed_docs_embedding", "Order By": "x"},
+    ]
+    assert plans.summary(nodes) == "HNSW idx_processed_docs_embedding"
+
+
+def test_a_plan_that_sorts_every_row_is_named_exact() -> None:
+    nodes = [
+        {"Node Type": "Limit"},
+        {"Node Type": "Sort"},
+        {"Node Type": "Bitmap Heap Scan"},
+        {"Node Type": "Bitmap Index Scan", "Index Name": "idx_processed_documents_user_id"},
+    ]
+    assert plans.summary(nodes) == (
+        "exact: Bitmap Heap Scan + Bitmap Index Scan idx_processed_documents_user_id + sort"
+    )
+
+
+def test_the_function_query_takes_the_chosen_branch_with_placeholders() -> None:
+    source = "BEGIN RETURN QUERY SELECT a FROM t WHERE x = p_x; RETURN QUERY SELECT p_x, p_y;"
+    assert plans.function_query(source, ["p_x", "p_y"], branch=1) == "SELECT $1, $2"
+
+
+def _run(role: str, repetition: int, tps: float) -> concurrency.Run:
+    return concurrency.Run("direct", role, 4, repetition, tps, 1, 2, 3, 100, 0, 0.05)
+
+
+def test_the_rls_overhead_is_the_mean_paired_loss_with_a_student_t_interval() -> None:
+    runs = [
+        *(_run(APP_ROLE, n, tps) for n, tps in enumerate([90, 95, 85])),
+        *(_run(ADMIN_ROLE, n, 100) for n in range(3)),
+    ]
+    overhead = concurrency.rls_overhead(runs, "direct", 4)
+    losses = [0.10, 0.05, 0.15]
+    half = 4.303 * 0.05 / math.sqrt(3)  # t(0.975, 2) * sample stdev / sqrt(n)
+    assert overhead["mean"] == pytest.approx(sum(losses) / 3)
+    assert overhead["low"] == pytest.approx(0.10 - half)
+    assert overhead["high"] == pytest.approx(0.10 + half)
+    assert overhead["n"] == 3
+
+
+def test_sentences_keep_those_of_a_useful_length() -> None:
+    paragraph = "Short. This sentence is long enough to be a keyword. (This one is not.)"
+    assert corpus.sentences(paragraph) == ["This sentence is long enough to be a keyword."]
+
+
+def test_a_corpus_too_small_is_refused_naming_the_packages() -> None:
+    with pytest.raises(corpus.CorpusError, match="apt-get install postgresql-doc-15"):
+        corpus.read_pages((("none", "/nonexistent/sensa_i15"),))
+
+
+def test_the_real_layout_holds_out_every_50th_paragraph_as_a_query() -> None:
+    import numpy as np
+
+    from sensa_db.benchmark import embeddings, real
+
+    pages = [
+        corpus.Page("python", f"library/module{n}.html", tuple(f"Paragraph {n}-{k}. " * 6
+                                                               for k in range(40)))
+        for n in range(10)
+    ]  # fmt: skip
+    paragraphs, keywords = embeddings.corpus_texts(pages)
+    vectors = np.eye(len(paragraphs), 768, dtype=np.float32)
+    embedding = embeddings.CorpusEmbeddings(vectors, vectors, 1.0, "identity", Path("x"))
+    data = real.layout(pages, embedding)
+
+    assert len(paragraphs) == len(keywords) == 400
+    assert data.scale.documents == 400 - 400 // real.HELD_OUT_EVERY
+    assert len(data.held_out_documents) == 400 // real.HELD_OUT_EVERY
+    # A query is never a row: its one-hot vector is orthogonal to every stored one.
+    stored = data.document_vectors @ data.document_like(np.arange(len(data.course_ids))).T
+    assert not stored.any()
+    # Each course's query is one of its own page's held-out paragraphs.
+    course = 3
+    query = data.document_like(np.array([course]))[0]
+    assert int(np.argmax(query)) // 40 == course
+    assert data.course_names[course] == "Python manual: Library Module3"

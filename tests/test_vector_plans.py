@@ -1,0 +1,250 @@
+"""The plan find_similar_documents() runs follows what is faster at each size.
+
+The table grows from 1,000 to 100,000 documents (learners of 100 documents
+each, random 768-dimension embeddings). At every size, the query inside the
+function (prepared with its parameters under the settings the function
+applies, tests/function_plans.py) is explained twice:
+
+* over every document (an admin_role login, the worker's and staff's path):
+  through the HNSW index from 10,000 documents on; at 1,000 an exact scan,
+  which is as fast there (both 1.1 ms on this data; at 2,000 the exact scan
+  is 15% slower, at 4,000 the planner already takes the index);
+* over one learner's documents (a sensa_app login naming its learner): an
+  exact scan of that learner's rows at every size, which answers 10 rows.
+
+The control shows the fault these tests catch, at the issue's 40,000
+documents: with the embeddings stored out of line (STORAGE EXTERNAL,
+pgvector's default, before revision c9393638d41a) the planner prices reading
+every TOASTed vector at the heap's few hundred pages and sorts them all
+instead. (pgvector lowers the index's cost when the heap has fewer pages than
+the scan reads from the index, so on a still narrower heap the index wins
+again: which plan ran depended on the width of the table's other columns.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
+
+from sensa_db.benchmark.loading import hnsw_indexes
+from sensa_db.benchmark.plans import FUNCTION_HNSW_SETTINGS
+from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from tests.function_plans import explain, indexes_used, plan_nodes, prepare_function_query
+from tests.postgres import PostgresServer
+from tests.rls import as_login, ensure_test_logins
+
+SIZES = (1_000, 10_000, 40_000, 100_000)
+# Below this many documents an exact scan of all of them is as fast as the index.
+EXACT_UP_TO = 1_000
+DOCUMENTS_PER_LEARNER = 100
+DOCUMENT_INDEX = "idx_processed_docs_embedding"
+EMBEDDING_TABLES = ("processed_documents", "keywords")
+
+# One learner with one course of DOCUMENTS_PER_LEARNER documents per 100 new
+# rows. The planner prices by sizes, not values: each embedding is random in its
+# first RANDOM_DIMENSIONS dimensions and zero after, which makes the HNSW builds quick.
+RANDOM_DIMENSIONS = 16
+GROW = """
+WITH learners AS (
+    INSERT INTO users (cognito_sub, email)
+    SELECT 'plan|' || gen_random_uuid(), 'plan' || n || '-' || :start || '@plans.test'
+    FROM generate_series(1, :learners) AS n
+    RETURNING user_id
+), courses AS (
+    INSERT INTO courses (user_id, name) SELECT user_id, 'Course' FROM learners
+    RETURNING course_id
+), documents AS (
+    INSERT INTO course_documents
+        (course_id, filename, original_filename, s3_key, s3_bucket, sha256_hash, file_size)
+    SELECT course_id, 'a.pdf', 'a.pdf', 'k', 'b',
+           encode(sha256(uuid_send(gen_random_uuid())), 'hex'), 1
+    FROM courses, generate_series(1, :per_learner)
+    RETURNING document_id, course_id
+)
+INSERT INTO processed_documents (document_id, course_id, concept_map, pipeline_version, embedding)
+SELECT d.document_id, d.course_id, '{{}}', '1',
+       array_cat(ARRAY[{randoms}], array_fill(0::double precision, ARRAY[{zeros}]))::vector
+FROM documents d
+""".format(randoms=", ".join(["random() - 0.5"] * RANDOM_DIMENSIONS), zeros=768 - RANDOM_DIMENSIONS)
+
+
+def _engine(url: str) -> Engine:
+    return create_engine(url, poolclass=NullPool)
+
+
+class GrowingTable:
+    """processed_documents at one size after another, indexed and analysed as after a load."""
+
+    def __init__(self, owner_url: str) -> None:
+        self.owner = _engine(owner_url)
+        self.admin = _engine(as_login(owner_url, ADMIN_ROLE))
+        self.app = _engine(as_login(owner_url, APP_ROLE))
+        self.documents = 0
+
+    def _maintain(self, *statements: str) -> None:
+        with self.owner.connect().execution_options(isolation_level="AUTOCOMMIT") as owner:
+            for statement in statements:
+                owner.execute(text(statement))
+
+    def grow_to(self, documents: int) -> None:
+        """Add learners up to ``documents``, then build the HNSW index as after a bulk load."""
+        self._maintain(f"DROP INDEX public.{DOCUMENT_INDEX}")
+        with self.admin.begin() as admin:
+            admin.execute(
+                text(GROW),
+                {
+                    "start": self.documents,
+                    "learners": (documents - self.documents) // DOCUMENTS_PER_LEARNER,
+                    "per_learner": DOCUMENTS_PER_LEARNER,
+                },
+            )
+        self.documents = documents
+        index = next(index for index in hnsw_indexes() if index.name == DOCUMENT_INDEX)
+        with self.owner.begin() as owner:
+            owner.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+            index.create(owner)
+        self._maintain("VACUUM (ANALYZE) public.processed_documents")
+
+    def store_embeddings(self, storage: str) -> None:
+        """Store every embedding as ``storage`` says, existing rows too (a rewrite)."""
+        self._maintain(
+            f"ALTER TABLE public.processed_documents ALTER COLUMN embedding SET STORAGE {storage}",
+            "VACUUM (FULL, ANALYZE) public.processed_documents",
+        )
+
+    def a_learner(self) -> uuid.UUID:
+        with self.admin.connect() as admin:
+            learner: uuid.UUID = admin.scalar(
+                text("SELECT user_id FROM public.processed_documents LIMIT 1")
+            )
+        return learner
+
+    def dispose(self) -> None:
+        for engine in (self.owner, self.admin, self.app):
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def growing(pg_server: PostgresServer, head_template: str) -> Iterator[GrowingTable]:
+    ensure_test_logins(pg_server)
+    with pg_server.database(template=head_template) as dbname:
+        table = GrowingTable(pg_server.url(dbname))
+        try:
+            yield table
+        finally:
+            table.dispose()
+
+
+def query_vector(connection: Connection) -> str:
+    """A stored embedding, slightly moved: a query near real rows, not one of them."""
+    vector: str = connection.scalar(
+        text(
+            "SELECT (SELECT array_agg(v + 0.01) FROM unnest(embedding::real[]) AS v)::vector::text"
+            " FROM public.processed_documents ORDER BY processed_id LIMIT 1"
+        )
+    )
+    return vector
+
+
+def function_plan(connection: Connection, query: str) -> list[dict[str, Any]]:
+    """Nodes of the plan of find_similar_documents()'s query, under its own settings."""
+    for setting, value in FUNCTION_HNSW_SETTINGS.items():
+        connection.execute(text("SELECT set_config(:s, :v, true)"), {"s": setting, "v": value})
+    statement = f"similar_documents_{uuid.uuid4().hex[:8]}"
+    prepare_function_query(connection, "find_similar_documents", statement)
+    return explain(connection, statement, f"'{query}', 10, -1")
+
+
+def global_plan(table: GrowingTable) -> list[dict[str, Any]]:
+    with table.admin.connect() as admin, admin.begin():
+        return function_plan(admin, query_vector(admin))
+
+
+def learner_plan_and_rows(table: GrowingTable) -> tuple[list[dict[str, Any]], int]:
+    learner = table.a_learner()
+    with table.admin.connect() as admin:
+        query = query_vector(admin)
+    with table.app.connect() as app, app.begin():
+        app.execute(text("SELECT public.set_current_user_id(:id)"), {"id": learner})
+        rows = len(
+            app.execute(
+                text("SELECT * FROM public.find_similar_documents(CAST(:q AS vector), 10, -1)"),
+                {"q": query},
+            ).all()
+        )
+        return function_plan(app, query), rows
+
+
+def node_types(nodes: list[dict[str, Any]]) -> set[str]:
+    return {node["Node Type"] for node in nodes}
+
+
+def check_plans_at(growing: GrowingTable, documents: int) -> None:
+    growing.grow_to(documents)
+
+    global_nodes = global_plan(growing)
+    if documents <= EXACT_UP_TO:
+        assert DOCUMENT_INDEX not in indexes_used(global_nodes)
+        assert {"Seq Scan", "Sort"} <= node_types(global_nodes)
+    else:
+        assert DOCUMENT_INDEX in indexes_used(global_nodes)
+
+    nodes, rows = learner_plan_and_rows(growing)
+    assert DOCUMENT_INDEX not in indexes_used(nodes)
+    assert "Sort" in node_types(nodes)
+    assert rows == 10
+
+
+# Module order matters: the table only grows, and the control runs at 40,000.
+@pytest.mark.parametrize("documents", SIZES[:3])
+def test_small_tables_search_globally_by_hnsw_and_a_learner_exactly(
+    growing: GrowingTable, documents: int
+) -> None:
+    check_plans_at(growing, documents)
+
+
+def test_control_embeddings_stored_out_of_line_flip_the_global_search_to_a_full_sort(
+    growing: GrowingTable,
+) -> None:
+    assert growing.documents == SIZES[2]
+    growing.store_embeddings("EXTERNAL")
+    try:
+        nodes = global_plan(growing)
+        assert DOCUMENT_INDEX not in indexes_used(nodes)
+        assert {"Seq Scan", "Sort"} <= node_types(nodes)
+    finally:
+        growing.store_embeddings("PLAIN")
+    assert DOCUMENT_INDEX in indexes_used(global_plan(growing))
+
+
+@pytest.mark.parametrize("documents", SIZES[3:])
+def test_large_tables_search_globally_by_hnsw_and_a_learner_exactly(
+    growing: GrowingTable, documents: int
+) -> None:
+    check_plans_at(growing, documents)
+
+
+def test_both_embedding_columns_are_stored_inline(growing: GrowingTable) -> None:
+    with growing.owner.connect() as owner:
+        storage = dict(
+            owner.execute(
+                text(
+                    "SELECT c.relname, a.attstorage FROM pg_attribute a"
+                    " JOIN pg_class c ON c.oid = a.attrelid"
+                    " WHERE a.attname = 'embedding' AND c.relname = ANY(:tables)"
+                    " AND c.relnamespace = 'public'::regnamespace"
+                ),
+                {"tables": list(EMBEDDING_TABLES)},
+            ).all()
+        )
+    assert storage == dict.fromkeys(EMBEDDING_TABLES, "p")
+
+
+def test_plan_nodes_are_walked_depth_first() -> None:
+    plan = {"Node Type": "Limit", "Plans": [{"Node Type": "Sort", "Plans": []}]}
+    assert [node["Node Type"] for node in plan_nodes(plan)] == ["Limit", "Sort"]
