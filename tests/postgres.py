@@ -22,7 +22,6 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 from psycopg import sql
-from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
@@ -73,9 +72,14 @@ class PostgresServer:
         login = user or self.user
         return f"{driver}://{login}:{self.password}@{self.host}:{self.port}/{dbname}"
 
-    def connect(self, dbname: str) -> psycopg.Connection:
+    def connect(self, dbname: str, *, autocommit: bool = False) -> psycopg.Connection:
         return psycopg.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password, dbname=dbname
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=dbname,
+            autocommit=autocommit,
         )
 
     def unreachable_reason(self) -> str | None:
@@ -109,18 +113,19 @@ class PostgresServer:
 
     @contextmanager
     def database(self, *, template: str, as_template: bool = False) -> Iterator[str]:
-        """A new database cloned from ``template``, dropped afterwards."""
+        """A new database cloned from ``template``, dropped afterwards.
+
+        A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on
+        the template to leave, which a non-superuser may not terminate.
+        """
         dbname = f"sensa_test_{uuid.uuid4().hex[:12]}"
-        janitor = DatabaseJanitor(
-            user=self.user,
-            host=self.host,
-            port=self.port,
-            password=self.password,
-            dbname=dbname,
-            template_dbname=template,
-            as_template=as_template,
+        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(dbname), sql.Identifier(template)
         )
-        janitor.init()
+        if as_template:
+            statement += sql.SQL(" IS_TEMPLATE true")
+        with self.connect("postgres", autocommit=True) as admin:
+            admin.execute(statement)
         try:
             yield dbname
         finally:
@@ -133,14 +138,7 @@ class PostgresServer:
         process a non-superuser may not terminate, and DROP DATABASE cancels
         it by itself.
         """
-        with psycopg.connect(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password,
-            dbname="postgres",
-            autocommit=True,
-        ) as admin:
+        with self.connect("postgres", autocommit=True) as admin:
             admin.execute(
                 sql.SQL("ALTER DATABASE {} WITH allow_connections false").format(
                     sql.Identifier(dbname)

@@ -163,8 +163,12 @@ $$;
  * lease expired (so a dead worker's document is never left stuck). Rows
  * other workers are claiming are skipped (SKIP LOCKED), so any number of
  * workers poll at once without waiting on each other or taking the same
- * document. Returns the document and claim_document()'s answer, or no row
- * when nothing is waiting.
+ * document. Returns the document and its claim, or no row when nothing is
+ * waiting. A row another worker claimed and committed while this statement
+ * ran can still pass its WHERE (the recheck of a locked row reads the claims
+ * as the statement's snapshot saw them): claim_document() then answers
+ * already_claimed, and the poll moves on to the next document instead of
+ * handing that answer to a worker that asked for work.
  */
 CREATE OR REPLACE FUNCTION public.claim_next_document(
     p_worker_id text,
@@ -189,26 +193,37 @@ AS $$
 #variable_conflict use_column
 DECLARE
     candidate uuid;
+    passed_over uuid[] := ARRAY[]::uuid[];
 BEGIN
     PERFORM public.check_claim_arguments(p_worker_id, p_pipeline_version, p_lease_seconds);
 
-    SELECT d.document_id INTO candidate
-    FROM public.course_documents d
-    LEFT JOIN public.document_claims c ON c.document_id = d.document_id
-    WHERE d.processing_status = 'pending'
-        OR (d.processing_status = 'processing'
-            AND (c.document_id IS NULL OR c.lease_expires_at <= now()))
-    ORDER BY d.upload_date, d.document_id
-    LIMIT 1
-    FOR NO KEY UPDATE OF d SKIP LOCKED;
-    IF candidate IS NULL THEN
-        RETURN;
-    END IF;
+    LOOP
+        SELECT d.document_id INTO candidate
+        FROM public.course_documents d
+        LEFT JOIN public.document_claims c ON c.document_id = d.document_id
+        WHERE (d.processing_status = 'pending'
+                OR (d.processing_status = 'processing'
+                    AND (c.document_id IS NULL OR c.lease_expires_at <= now())))
+            AND d.document_id <> ALL (passed_over)
+        ORDER BY d.upload_date, d.document_id
+        LIMIT 1
+        FOR NO KEY UPDATE OF d SKIP LOCKED;
+        IF candidate IS NULL THEN
+            RETURN;
+        END IF;
 
-    RETURN QUERY
-    SELECT candidate, claimed.*
-    FROM public.claim_document(candidate, p_worker_id, p_pipeline_version, p_lease_seconds)
-        AS claimed;
+        SELECT claimed.outcome, claimed.claim_token, claimed.cache_key, claimed.result_stored,
+            claimed.s3_bucket, claimed.s3_key, claimed.lease_expires_at
+        INTO outcome, claim_token, cache_key, result_stored, s3_bucket, s3_key, lease_expires_at
+        FROM public.claim_document(candidate, p_worker_id, p_pipeline_version, p_lease_seconds)
+            AS claimed;
+        IF outcome = 'claimed' THEN
+            document_id := candidate;
+            RETURN NEXT;
+            RETURN;
+        END IF;
+        passed_over := passed_over || candidate;
+    END LOOP;
 END;
 $$;
 
