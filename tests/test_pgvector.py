@@ -2,10 +2,14 @@
 
 The soak writes embedded rows (inserts, updates, deletes) from several
 connections while VACUUM runs on both tables with an HNSW index, for a bounded
-time; then, for a set of query vectors, the index's ten nearest rows must be
-exactly an exact scan's ten, at an ``hnsw.ef_search`` above the row count, where
-the search visits every reachable node and recall must be 1. A graph that lost
-or misplaced a node answers differently. ``SENSA_SOAK_SECONDS`` makes it longer.
+time; then, for a set of query vectors, the index's ten nearest rows are
+compared with an exact scan's ten, at an ``hnsw.ef_search`` above the row count.
+HNSW stays approximate even there once rows have been deleted and vacuumed: on
+pgvector 0.8.6 a serial churn of deletes, updates, inserts and VACUUM, with no
+concurrency at all, missed one row in one of 40 queries at times. So the soak
+asserts recall@10 of at least RECALL over all queries, where such a miss costs
+0.0025, and a full answer to every query: a graph that lost or misplaced nodes
+under concurrent writes answers far worse. ``SENSA_SOAK_SECONDS`` makes it longer.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ QUERIES = 40
 NEIGHBOURS = 10
 # Above the most rows either table holds here: the search is then exhaustive.
 EF_SEARCH = 1000
+RECALL = 0.99
 
 
 @dataclass(frozen=True)
@@ -156,19 +161,21 @@ def nearest(connection: Connection, table: EmbeddedTable, query: str, *, exact: 
     return answer
 
 
-def wrong_answers(
-    index_answers: dict[str, list[str]], exact_answers: dict[str, list[str]]
-) -> list[str]:
-    """Queries whose index answer is not the exact answer's set of rows."""
-    return [q for q, rows in exact_answers.items() if set(index_answers.get(q, [])) != set(rows)]
+def recall(index_answers: dict[str, list[str]], exact_answers: dict[str, list[str]]) -> float:
+    """The share of the exact answers' rows that the index's answers hold, over all queries."""
+    found = sum(len(set(index_answers.get(q, [])) & set(rows)) for q, rows in exact_answers.items())
+    return found / sum(len(rows) for rows in exact_answers.values())
 
 
-def test_a_short_or_wrong_answer_is_caught() -> None:
-    """The control: one row missing, or one row swapped, is a wrong answer."""
-    exact = {"q1": ["a", "b", "c"], "q2": ["d", "e", "f"]}
-    assert wrong_answers(exact, exact) == []
-    assert wrong_answers({"q1": ["a", "b"], "q2": ["d", "e", "f"]}, exact) == ["q1"]
-    assert wrong_answers({"q1": ["a", "b", "c"], "q2": ["d", "e", "x"]}, exact) == ["q2"]
+def test_lost_or_misplaced_rows_fall_below_the_recall_the_soak_asks_for() -> None:
+    """The control: a graph that lost a row in several queries' answers fails the soak,
+    where one row missed in one query of QUERIES does not."""
+    exact = {f"q{n}": [f"r{n}-{k}" for k in range(NEIGHBOURS)] for n in range(QUERIES)}
+    assert recall(exact, exact) == 1
+    one_miss = {**exact, "q0": [*exact["q0"][:-1], "elsewhere"]}
+    assert recall(one_miss, exact) >= RECALL
+    lost = {q: [*rows[:-1], "elsewhere"] for q, rows in list(exact.items())[:5]}
+    assert recall({**exact, **lost}, exact) < RECALL
 
 
 @pytest.fixture
@@ -260,4 +267,5 @@ def test_hnsw_indexes_answer_exactly_after_concurrent_writes_and_vacuum(
             assert NEIGHBOURS < rows < EF_SEARCH
             exact = {q: nearest(connection, table, q, exact=True) for q in queries}
             through_index = {q: nearest(connection, table, q, exact=False) for q in queries}
-            assert wrong_answers(through_index, exact) == [], table.name
+            assert all(len(rows) == NEIGHBOURS for rows in through_index.values()), table.name
+            assert recall(through_index, exact) >= RECALL, table.name
