@@ -208,11 +208,16 @@ wait_for_streaming() {
   for _ in $(seq 1 60); do standby_streaming && return 0; sleep 0.5; done
   return 1
 }
+if [[ "$(cluster_status standby)" == down* ]]; then
+  # Stopped with the machine's processes: its slot kept the WAL it needs.
+  note "starting"
+  as_root pg_ctlcluster "${PG_MAJOR}" standby start 2>/dev/null || true
+fi
 if [[ "$(cluster_status standby)" == online* ]] && wait_for_streaming; then
   note "streaming"
 else
-  # Made afresh whenever it is not streaming: a stopped standby may have
-  # fallen behind the WAL the primary keeps, and its data is all replay.
+  # Made afresh whenever it does not stream: a standby stopped for long may
+  # have fallen behind the WAL the primary keeps, and its data is all replay.
   if pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}' | grep -qx "${PG_MAJOR}/standby"; then
     note "not streaming: dropping and recreating it"
     as_root pg_dropcluster --stop "${PG_MAJOR}" standby
