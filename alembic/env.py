@@ -278,6 +278,7 @@ def run_migrations_online() -> None:
             return
         engine = make_engine(
             _url_from_command_line(),
+            name_connection_failures=True,
             poolclass=pool.NullPool,
             connect_args={"application_name": APPLICATION_NAME},
         )

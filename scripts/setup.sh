@@ -11,6 +11,10 @@
 #   SENSA_PGBOUNCER_PORT  PgBouncer, transaction mode, on 127.0.0.1 (default 6432)
 #   SENSA_STANDBY_PORT    hot standby cluster 15/standby, streaming (default 5433)
 #   SENSA_VENV        virtualenv path               (default .venv)
+# These defaults and the template's name are also in
+# tools/sensa_db_tools/local_cluster.py, their home for Python (tests, seeds,
+# benchmark, up.sh): this script runs before Python's packages exist, and
+# tests/test_local_cluster.py fails when the two copies disagree.
 set -Eeuo pipefail
 
 PG_MAJOR=15
@@ -328,10 +332,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV" || die "cannot create a virtualenv (python3-venv missing?)"
 fi
 stamp="$VENV/.sensa-db-installed"
-if [ ! -f "$stamp" ] || [ "$REPO_ROOT/pyproject.toml" -nt "$stamp" ]; then
-  note "pip install -e .[test,dev]"
+if [ ! -f "$stamp" ] || [ "$REPO_ROOT/pyproject.toml" -nt "$stamp" ] || [ "$REPO_ROOT/tools/pyproject.toml" -nt "$stamp" ]; then
+  # The runtime (what the API installs) and, beside it, the tooling: the
+  # sensa-db command, seeds, docs generator, migration lint and benchmark.
+  note "pip install -e .[test,dev] -e ./tools[bench]"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q -e "$REPO_ROOT[test,dev]" || die "pip could not install the project's dependencies"
+  "$VENV/bin/python" -m pip install -q -e "$REPO_ROOT[test,dev]" -e "$REPO_ROOT/tools[bench]" \
+    || die "pip could not install the project's dependencies"
   touch "$stamp"
 else
   note "up to date"

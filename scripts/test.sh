@@ -12,7 +12,7 @@ step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 step "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-step "mypy --strict sensa_db"
+step "mypy --strict sensa_db sensa_db_tools"
 .venv/bin/mypy
 step "squawk over every revision's SQL"
 .venv/bin/sensa-db lint-migrations

@@ -8,7 +8,10 @@ cd "$REPO_ROOT"
 
 "$REPO_ROOT/scripts/setup.sh"
 
-export DATABASE_URL="${DATABASE_URL:-postgresql://${SENSA_PGUSER:-sensa_owner}:${SENSA_PGPASSWORD:-sensa_local_only}@localhost:${SENSA_PGPORT:-5432}/${SENSA_PGDATABASE:-sensa}}"
+# The local cluster's defaults live in sensa_db_tools.local_cluster (and, for
+# setup.sh, which runs before any package exists, in setup.sh alone).
+DATABASE_URL="${DATABASE_URL:-$("$REPO_ROOT/.venv/bin/python" -m sensa_db_tools.local_cluster)}"
+export DATABASE_URL
 printf '\033[1m==> %s\033[0m\n' "alembic upgrade head"
 "$REPO_ROOT/.venv/bin/alembic" upgrade head
 printf '\033[1m==> %s\033[0m\n' "sensa-db seed (development data; a second run adds nothing)"

@@ -3,7 +3,7 @@
 Used by the API, the worker, Alembic's env.py and the CLI alike, so that every
 one of them resolves the database the same way. In order:
 
-1. a URL given explicitly (``-x url=...``, ``--url``);
+1. a URL given explicitly (alembic's ``-x url=...``, sensa-db's ``--database-url``);
 2. exactly one of these environment sources:
    - ``DATABASE_URL``;
    - ``SENSA_DB_SECRET_ID``: an AWS Secrets Manager secret holding the JSON
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,33 @@ class DatabaseURLError(RuntimeError):
 
 class DatabaseCredentialsError(DatabaseURLError):
     """Credentials could not be obtained from AWS, or are unusable; the message holds no secret."""
+
+
+class DatabaseConnectionError(DatabaseURLError):
+    """The server could not be reached or refused the login; the message holds no password."""
+
+
+def describe_connection_failure(url: URL, error: BaseException) -> str:
+    """One line naming the database, host, port, user and the server's reason, never the password.
+
+    libpq's own message spans lines (one per address tried) and, through
+    SQLAlchemy, comes with the whole traceback; the reason is what follows the
+    server's ``FATAL:``, else the last attempt's ``failed:``.
+    """
+    text = " ".join(str(error).split())
+    for marker in ("FATAL:", "failed: "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[1].strip()
+            break
+    # libpq does not echo the password; this is for a driver that would. A
+    # password of a few characters would blank ordinary words instead.
+    password = str(url.password or "")
+    if len(password) >= 4:
+        text = text.replace(password, "***")
+    return (
+        f"cannot connect to database {url.database!r} at {url.host or 'localhost'}:"
+        f"{url.port or 5432} as {url.username}: {text}"
+    )
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -227,8 +255,9 @@ def _resolve(explicit: str | URL | None) -> tuple[URL, IAMAuth | None]:
         if not sources:
             raise DatabaseURLError(
                 f"no database URL: set {DATABASE_URL_ENV} "
-                "(e.g. postgresql://user:password@localhost:5432/sensa) or pass -x url=..."
-                f" (on AWS: {SECRET_ID_ENV} or {IAM_AUTH_ENV}=1)"
+                "(e.g. postgresql://user:password@localhost:5432/sensa;"
+                f" on AWS {SECRET_ID_ENV} or {IAM_AUTH_ENV}=1)"
+                " or pass one (alembic -x url=..., sensa-db --database-url ...)"
             )
         if len(sources) > 1:
             raise DatabaseURLError(
@@ -306,12 +335,31 @@ def _fresh_iam_token(engine: Engine, iam: IAMAuth) -> None:
         cparams["password"] = iam.token()
 
 
-def _sync_engine(resolved: URL, iam: IAMAuth | None, kwargs: dict[str, Any]) -> Engine:
+def _name_connection_failures(engine: Engine, url: URL) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _name_the_failure(context: ExceptionContext) -> None:
+        # Only a connection that never opened: a statement timeout or a server
+        # lost later keeps SQLAlchemy's own error.
+        if context.connection is None and not context.is_pre_ping:
+            raise DatabaseConnectionError(
+                describe_connection_failure(url, context.original_exception)
+            ) from None
+
+
+def _sync_engine(
+    resolved: URL,
+    iam: IAMAuth | None,
+    kwargs: dict[str, Any],
+    *,
+    name_connection_failures: bool = False,
+) -> Engine:
     if resolved.drivername == _ASYNC_DRIVER:
         resolved = resolved.set(drivername=_DEFAULT_DRIVER)
     engine = create_engine(resolved, **_engine_options(resolved, kwargs))
     if iam is not None:
         _fresh_iam_token(engine, iam)
+    if name_connection_failures:
+        _name_connection_failures(engine, resolved)
     return engine
 
 
@@ -328,10 +376,19 @@ def _async_engine(resolved: URL, iam: IAMAuth | None, kwargs: dict[str, Any]) ->
     return engine
 
 
-def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str | URL | None = None, *, name_connection_failures: bool = False, **kwargs: Any
+) -> Engine:
     """An engine for ``url`` (or the environment's source): pool pre-ping on, and with
-    psycopg 3 no server-side prepared statements, so that it is safe behind a pooler."""
-    return _sync_engine(*_resolve(url), kwargs)
+    psycopg 3 no server-side prepared statements, so that it is safe behind a pooler.
+
+    With ``name_connection_failures``, a failure to connect raises
+    :class:`DatabaseConnectionError` with :func:`describe_connection_failure`'s
+    one line instead of SQLAlchemy's OperationalError: for commands (alembic,
+    sensa-db) whose user needs the reason, not a traceback. The API keeps
+    SQLAlchemy's error, which its own handlers expect.
+    """
+    return _sync_engine(*_resolve(url), kwargs, name_connection_failures=name_connection_failures)
 
 
 def make_async_engine(url: str | URL | None = None, **kwargs: Any) -> AsyncEngine:

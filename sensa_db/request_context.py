@@ -23,7 +23,7 @@ transaction. Works with psycopg 3 (sync and async) and psycopg2 URLs alike.
 Naming the learner costs one round trip per transaction, the
 ``set_current_user_id`` call (psycopg 3 waits for BEGIN's reply even in
 pipeline mode, so the two cannot share one). What that costs beside a bare
-statement: ``python -m sensa_db.benchmark.round_trips`` (docs/OPERATIONS.md).
+statement: ``python -m sensa_db_tools.benchmark.round_trips`` (docs/OPERATIONS.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 EXPLAIN of a function call shows only "Function Scan". This reads the
 function's installed body from pg_catalog, takes the query it runs
-(sensa_db.benchmark.plans.function_query: a SQL function's body, or one of a
+(sensa_db_tools.benchmark.plans.function_query: a SQL function's body, or one of a
 PL/pgSQL function's RETURN QUERY statements, by position), prepares it with the
 function's parameters as $1..$n and explains its execution: the plan of the
 very text the database runs.
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from sensa_db.benchmark.plans import FUNCTION_SOURCE, function_query, plan_nodes
+from sensa_db_tools.benchmark.plans import FUNCTION_SOURCE, function_query, plan_nodes
 
 
 def prepare_function_query(

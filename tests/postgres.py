@@ -10,9 +10,7 @@ once per session (for behaviour tests).
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,12 +19,13 @@ from pathlib import Path
 import psycopg
 from alembic import command
 from alembic.config import Config
-from psycopg import sql
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import URL, Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
+from sensa_db_tools import local_cluster
+from sensa_db_tools.local_cluster import EXTENSIONS_TEMPLATE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EXTENSIONS_TEMPLATE = "sensa_template"
 
 
 @dataclass(frozen=True)
@@ -38,22 +37,35 @@ class PostgresServer:
 
     @classmethod
     def from_environment(cls) -> PostgresServer:
+        server = local_cluster.server_from_environment()
         return cls(
-            host=os.environ.get("SENSA_PGHOST", "localhost"),
-            port=int(os.environ.get("SENSA_PGPORT", "5432")),
-            user=os.environ.get("SENSA_PGUSER", "sensa_owner"),
-            password=os.environ.get("SENSA_PGPASSWORD", "sensa_local_only"),
+            host=server.host or local_cluster.HOST,
+            port=server.port or local_cluster.PORT,
+            user=server.username or local_cluster.OWNER,
+            password=server.password or "",
+        )
+
+    @property
+    def as_url(self) -> URL:
+        """This server as the owner, at its maintenance database."""
+        return URL.create(
+            "postgresql",
+            username=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            database=local_cluster.MAINTENANCE_DATABASE,
         )
 
     def through_pgbouncer(self) -> PostgresServer:
         """The same cluster through PgBouncer, whose ``*`` entry routes any database name."""
         return replace(
-            self, host="127.0.0.1", port=int(os.environ.get("SENSA_PGBOUNCER_PORT", "6432"))
+            self, host="127.0.0.1", port=local_cluster.environment_port("SENSA_PGBOUNCER_PORT")
         )
 
     def standby(self) -> PostgresServer:
         """The hot standby streaming from this cluster (read-only)."""
-        return replace(self, port=int(os.environ.get("SENSA_STANDBY_PORT", "5433")))
+        return replace(self, port=local_cluster.environment_port("SENSA_STANDBY_PORT"))
 
     def close_pooled_connections(self, dbname: str) -> None:
         """Make PgBouncer (this server, through_pgbouncer()) close its server connections to
@@ -113,46 +125,11 @@ class PostgresServer:
 
     @contextmanager
     def database(self, *, template: str, as_template: bool = False) -> Iterator[str]:
-        """A new database cloned from ``template``, dropped afterwards.
-
-        A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on
-        the template to leave, which a non-superuser may not terminate.
-        """
-        dbname = f"sensa_test_{uuid.uuid4().hex[:12]}"
-        statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(dbname), sql.Identifier(template)
-        )
-        if as_template:
-            statement += sql.SQL(" IS_TEMPLATE true")
-        with self.connect("postgres", autocommit=True) as admin:
-            admin.execute(statement)
-        try:
+        """A new database cloned from ``template``, dropped afterwards."""
+        with local_cluster.own_database(
+            self.as_url, template, prefix="sensa_test", as_template=as_template
+        ) as dbname:
             yield dbname
-        finally:
-            self._drop(dbname)
-
-    def _drop(self, dbname: str) -> None:
-        """Drop ``dbname``, ending the tests' own sessions on it first.
-
-        Only client backends are ended: an autovacuum worker is a superuser
-        process a non-superuser may not terminate, and DROP DATABASE cancels
-        it by itself.
-        """
-        with self.connect("postgres", autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("ALTER DATABASE {} WITH allow_connections false").format(
-                    sql.Identifier(dbname)
-                )
-            )
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-                (dbname,),
-            )
-            admin.execute(
-                sql.SQL("ALTER DATABASE {} WITH is_template false").format(sql.Identifier(dbname))
-            )
-            admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(dbname)))
 
 
 def alembic_config(connection: Connection | Engine | None = None) -> Config:

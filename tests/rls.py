@@ -24,13 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-from psycopg import sql
 from sqlalchemy import Connection, make_url, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from sensa_db.models import metadata
 from sensa_db.security import ADMIN_ROLE, APP_ROLE, RLS_TABLES, WORKER_ROLE
+from sensa_db_tools.local_cluster import ensure_login_members
 from tests.factories import LearnerGraph, make_learner_graph
 from tests.postgres import EXTENSIONS_TEMPLATE, PostgresServer
 
@@ -42,40 +42,11 @@ TEST_LOGINS = {
 
 INSUFFICIENT_PRIVILEGE = "42501"
 
-# Idempotent and safe against a concurrent test session doing the same.
-_ENSURE_LOGIN = """
-DO $login$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {login}) THEN
-        BEGIN
-            EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', {login}, {password});
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END;
-    END IF;
-    IF NOT pg_catalog.pg_has_role({login}, {group_role}, 'MEMBER') THEN
-        BEGIN
-            EXECUTE format('GRANT %I TO %I', {group_role}, {login});
-        EXCEPTION WHEN unique_violation THEN NULL;
-        END;
-    END IF;
-END
-$login$
-"""
-
 
 def ensure_test_logins(server: PostgresServer) -> None:
     """Create the test login members of the group roles, if missing (cluster-wide)."""
-    with server.connect(EXTENSIONS_TEMPLATE) as conn:
-        conn.autocommit = True
-        for group_role, login in TEST_LOGINS.items():
-            # A DO block takes no parameters: the values are quoted as literals.
-            conn.execute(
-                sql.SQL(_ENSURE_LOGIN).format(
-                    login=sql.Literal(login),
-                    password=sql.Literal(server.password),
-                    group_role=sql.Literal(group_role),
-                )
-            )
+    with server.connect(EXTENSIONS_TEMPLATE, autocommit=True) as owner:
+        ensure_login_members(owner, TEST_LOGINS, server.password)
 
 
 def as_login(url: str, role: str) -> str:

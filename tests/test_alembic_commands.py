@@ -63,9 +63,21 @@ def test_without_a_url_env_py_says_so_in_one_line(empty_database: str) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "alembic: no database URL: set DATABASE_URL "
-        "(e.g. postgresql://user:password@localhost:5432/sensa) or pass -x url=..."
-        " (on AWS: SENSA_DB_SECRET_ID or SENSA_DB_IAM_AUTH=1)"
+        "(e.g. postgresql://user:password@localhost:5432/sensa;"
+        " on AWS SENSA_DB_SECRET_ID or SENSA_DB_IAM_AUTH=1)"
+        " or pass one (alembic -x url=..., sensa-db --database-url ...)"
     )
+
+
+def test_a_wrong_password_gives_one_line_naming_host_user_and_cause(empty_database: str) -> None:
+    url = make_url(plain_url(empty_database)).set(password="not-the-password-i16")
+    result = alembic("upgrade", "head", url=url.render_as_string(hide_password=False))
+    assert result.returncode != 0
+    assert "not-the-password-i16" not in result.stderr + result.stdout
+    assert result.stderr.strip().splitlines() == [
+        f"alembic: cannot connect to database {url.database!r} at {url.host}:{url.port} as"
+        f' {url.username}: password authentication failed for user "{url.username}"'
+    ]
 
 
 def test_x_url_argument_takes_precedence_over_the_environment(

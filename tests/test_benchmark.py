@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sensa_db.benchmark import dataset, report, workloads
-from sensa_db.benchmark.scale import Scale
-from sensa_db.cli import main
+from sensa_db_tools.benchmark import dataset, report, workloads
+from sensa_db_tools.benchmark.scale import Scale
+from sensa_db_tools.cli import main
 from tests.postgres import REPO_ROOT, PostgresServer
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

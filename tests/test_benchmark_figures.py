@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sensa_db.benchmark import concurrency, corpus, plans
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools.benchmark import concurrency, corpus, plans
 
 
 def test_a_plan_ordered_by_an_index_is_named_hnsw() -> None:
@@ -70,7 +70,7 @@ def test_a_corpus_too_small_is_refused_naming_the_packages() -> None:
 def test_the_real_layout_holds_out_every_50th_paragraph_as_a_query() -> None:
     import numpy as np
 
-    from sensa_db.benchmark import embeddings, real
+    from sensa_db_tools.benchmark import embeddings, real
 
     pages = [
         corpus.Page("python", f"library/module{n}.html", tuple(f"Paragraph {n}-{k}. " * 6

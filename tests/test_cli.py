@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
-from sensa_db import cli
 from sensa_db.models import metadata
-from sensa_db.schema_docs import render_schema_docs
+from sensa_db_tools import cli
+from sensa_db_tools.schema_docs import render_schema_docs
 from tests.postgres import REPO_ROOT
 
 COMMANDS = ["up", "verify", "lint-migrations", "docs", "lock-budget", "kill-sweep"]
@@ -39,6 +41,59 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
     assert len(output.splitlines()) > 4
 
 
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (subparsers,) = (
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    return dict(subparsers.choices)
+
+
+def url_options(parser: argparse.ArgumentParser) -> dict[str, set[str]]:
+    """For each subcommand of ``parser``, its option strings that name a URL."""
+    return {
+        name: {
+            option
+            for action in subparser._actions
+            for option in action.option_strings
+            if "url" in option
+        }
+        for name, subparser in subcommands(parser).items()
+    }
+
+
+def test_every_command_that_connects_spells_the_url_option_database_url() -> None:
+    options = url_options(cli.build_parser())
+    assert {name for name, found in options.items() if found} == {
+        "verify",
+        "seed",
+        "benchmark",
+        "lock-budget",
+        "kill-sweep",
+    }
+    assert all(found <= {"--database-url"} for found in options.values()), options
+
+
+def test_a_second_spelling_of_the_url_option_is_caught() -> None:
+    parser = cli.build_parser()
+    subcommands(parser)["verify"].add_argument("--url")
+    assert url_options(parser)["verify"] == {"--database-url", "--url"}
+
+
+def test_a_wrong_password_gives_sensa_db_one_line(
+    shared_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = make_url(shared_database).set(password="not-the-password-s18")
+    config = str(REPO_ROOT / "alembic.ini")
+    code = cli.main(
+        ["verify", "-c", config, "--database-url", url.render_as_string(hide_password=False)]
+    )
+    assert code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"sensa-db: cannot connect to database {url.database!r} at {url.host}:{url.port} as"
+        f' {url.username}: password authentication failed for user "{url.username}"'
+    ]
+
+
 def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main([])
@@ -59,7 +114,7 @@ def test_verify_without_a_configuration_says_where_it_looked(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ALEMBIC_CONFIG", raising=False)
-    assert cli.main(["verify", "--url", "postgresql://u@h/d"]) == 2
+    assert cli.main(["verify", "--database-url", "postgresql://u@h/d"]) == 2
     assert "no Alembic configuration at alembic.ini" in capsys.readouterr().err
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import NullPool
 
 from sensa_db.database import (
+    DatabaseConnectionError,
     DatabaseURLError,
+    describe_connection_failure,
     make_async_engine,
     make_engine,
     normalize_url,
@@ -125,3 +129,47 @@ def test_two_replica_sources_are_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SENSA_DB_REPLICA_HOST", "replica")
     with pytest.raises(DatabaseURLError, match="set one replica source"):
         resolve_replica_url()
+
+
+WRONG_PASSWORD = "not-the-password-i16"
+
+
+def with_wrong_password(url: str) -> str:
+    return make_url(url).set(password=WRONG_PASSWORD).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("driver", ["postgresql+psycopg", "postgresql+psycopg2"])
+def test_a_refused_login_is_named_in_one_line_without_the_password(
+    shared_database: str, driver: str
+) -> None:
+    url = make_url(with_wrong_password(shared_database)).set(drivername=driver)
+    engine = make_engine(url, name_connection_failures=True, poolclass=NullPool)
+    with pytest.raises(DatabaseConnectionError) as refused:
+        engine.connect()
+    assert str(refused.value) == (
+        f"cannot connect to database {url.database!r} at {url.host}:{url.port} as"
+        f' {url.username}: password authentication failed for user "{url.username}"'
+    )
+
+
+def test_without_the_option_sqlalchemy_error_is_left_alone(shared_database: str) -> None:
+    engine = make_engine(with_wrong_password(shared_database), poolclass=NullPool)
+    with pytest.raises(OperationalError):
+        engine.connect()
+
+
+def test_a_failure_after_connecting_is_not_called_a_connection_failure(
+    shared_database: str,
+) -> None:
+    engine = make_engine(shared_database, name_connection_failures=True, poolclass=NullPool)
+    with engine.connect() as connection, pytest.raises(DBAPIError) as failed:
+        connection.execute(text("SELECT 1 / 0"))
+    assert "division by zero" in str(failed.value)
+
+
+def test_a_password_in_a_driver_message_is_never_repeated() -> None:
+    url = make_url("postgresql://learner:s3cret-pw@db.internal:6432/sensa")
+    error = RuntimeError('connection to server failed: FATAL:  bad login "s3cret-pw"\n')
+    assert describe_connection_failure(url, error) == (
+        "cannot connect to database 'sensa' at db.internal:6432 as learner: bad login \"***\""
+    )

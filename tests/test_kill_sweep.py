@@ -13,7 +13,12 @@ import re
 import pytest
 from sqlalchemy import URL, make_url
 
-from sensa_db.benchmark.kill_sweep import AUTOCOMMIT_STEPS, clean_run, kill_once, render_markdown
+from sensa_db_tools.benchmark.kill_sweep import (
+    AUTOCOMMIT_STEPS,
+    clean_run,
+    kill_once,
+    render_markdown,
+)
 from tests.postgres import REPO_ROOT, PostgresServer
 
 

@@ -15,7 +15,8 @@ import psycopg
 import pytest
 from sqlalchemy import URL, make_url
 
-from sensa_db.benchmark.lock_budget import (
+from sensa_db.migration_safety import APPLICATION_NAME
+from sensa_db_tools.benchmark.lock_budget import (
     DEFAULT_BUDGET_SECONDS,
     BudgetDeclarationError,
     BudgetException,
@@ -31,9 +32,8 @@ from sensa_db.benchmark.lock_budget import (
     render_markdown,
     revision_problems,
 )
-from sensa_db.benchmark.runner import conninfo
-from sensa_db.benchmark.scale import Scale
-from sensa_db.migration_safety import APPLICATION_NAME
+from sensa_db_tools.benchmark.runner import conninfo
+from sensa_db_tools.benchmark.scale import Scale
 from tests.alembic_sandbox import AlembicSandbox, repository_head, run_alembic
 from tests.postgres import EXTENSIONS_TEMPLATE, REPO_ROOT, PostgresServer
 

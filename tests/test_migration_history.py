@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
-from sensa_db.cli import main
+from sensa_db_tools.cli import main
 from tests.alembic_sandbox import AlembicSandbox, repository_head, run_alembic
 from tests.postgres import REPO_ROOT, PostgresServer
 

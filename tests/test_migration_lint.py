@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sensa_db.cli import main
+from sensa_db_tools.cli import main
 from tests.alembic_sandbox import AlembicSandbox
 from tests.postgres import REPO_ROOT
 

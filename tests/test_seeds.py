@@ -10,7 +10,7 @@ from sqlalchemy.pool import NullPool
 
 from sensa_db.models import ComplexityLevel, LearningStyle, ProcessingStatus, UserRole, metadata
 from sensa_db.security import ADMIN_ROLE
-from sensa_db.seeds import (
+from sensa_db_tools.seeds import (
     LIVE_USER_THRESHOLD,
     SEED_FAILURE,
     ProductionGuardError,

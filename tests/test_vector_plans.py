@@ -31,9 +31,9 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from sensa_db.benchmark.loading import hnsw_indexes
-from sensa_db.benchmark.plans import FUNCTION_HNSW_SETTINGS
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools.benchmark.loading import hnsw_indexes
+from sensa_db_tools.benchmark.plans import FUNCTION_HNSW_SETTINGS
 from tests.function_plans import explain, indexes_used, plan_nodes, prepare_function_query
 from tests.postgres import PostgresServer
 from tests.rls import as_login, ensure_test_logins

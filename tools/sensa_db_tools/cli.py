@@ -18,23 +18,24 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, make_url, pool
+from sqlalchemy import URL, pool
 
 from sensa_db.database import DatabaseURLError, make_engine, resolve_database_url
 from sensa_db.migration_history import verify
-from sensa_db.migration_lint import LintSetupError, lint
-from sensa_db.schema_docs import render_schema_docs
-from sensa_db.seeds import LIVE_USER_THRESHOLD, ProductionGuardError, seed
+from sensa_db_tools import local_cluster
+from sensa_db_tools.migration_lint import LintSetupError, lint
+from sensa_db_tools.schema_docs import render_schema_docs
+from sensa_db_tools.seeds import LIVE_USER_THRESHOLD, ProductionGuardError, seed
 
 if TYPE_CHECKING:
-    from sensa_db.benchmark.scale import Scale
+    from sensa_db_tools.benchmark.scale import Scale
 
 Handler = Callable[[argparse.Namespace], int]
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 # Where the package sits in a checkout of the repository (an editable
 # install); an installed wheel has no scripts/ or alembic/ beside it.
-CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
+CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class UsageError(RuntimeError):
@@ -67,8 +68,10 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_url_option(parser: argparse.ArgumentParser) -> None:
+    # One spelling for every subcommand (tests/test_cli.py holds them to it);
+    # alembic itself keeps its own -x url=.
     parser.add_argument(
-        "--url",
+        "--database-url",
         help="database URL (default: $DATABASE_URL, a Secrets Manager secret or an RDS IAM"
         " token, as sensa_db.database resolves them)",
     )
@@ -77,7 +80,7 @@ def _add_url_option(parser: argparse.ArgumentParser) -> None:
 def _verify(args: argparse.Namespace) -> int:
     config = alembic_config(args.config)
     script = ScriptDirectory.from_config(config)
-    engine = make_engine(args.url, poolclass=pool.NullPool)
+    engine = make_engine(args.database_url, poolclass=pool.NullPool, name_connection_failures=True)
     try:
         with engine.connect() as connection:
             report = verify(script, connection)
@@ -206,7 +209,7 @@ def add_up(subparsers: SubParsers) -> None:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    engine = make_engine(args.url, poolclass=pool.NullPool)
+    engine = make_engine(args.database_url, poolclass=pool.NullPool, name_connection_failures=True)
     try:
         with engine.begin() as connection:
             report = seed(connection, progress=lambda step: print(f"seeding {step}", flush=True))
@@ -240,24 +243,23 @@ def add_seed(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=_seed)
 
 
-# The cluster scripts/setup.sh prepares, for `sensa-db benchmark` on a fresh
-# clone when no database is configured (its password is for local use only).
-LOCAL_SERVER = "postgresql://{user}:{password}@localhost:{port}/postgres"
-
-
 def _benchmark_server(explicit: str | None) -> URL:
+    """The given or configured database's server, else (on a fresh clone, with no
+    database configured) the local cluster scripts/setup.sh prepares."""
     try:
-        return resolve_database_url(explicit)
+        server = resolve_database_url(explicit)
     except DatabaseURLError:
         if explicit is not None:
             raise
-    return make_url(
-        LOCAL_SERVER.format(
-            user=os.environ.get("SENSA_PGUSER", "sensa_owner"),
-            password=os.environ.get("SENSA_PGPASSWORD", "sensa_local_only"),
-            port=os.environ.get("SENSA_PGPORT", "5432"),
-        )
-    )
+        server = local_cluster.server_from_environment()
+    # A refused login is one line here, not a traceback from deep in a run.
+    engine = make_engine(server, poolclass=pool.NullPool, name_connection_failures=True)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    return server
 
 
 def _add_data_set_options(
@@ -282,7 +284,7 @@ def _add_data_set_options(
     )
     parser.add_argument(
         "--template",
-        default="sensa_template",
+        default=local_cluster.EXTENSIONS_TEMPLATE,
         help="the database to clone, holding the extensions (default: sensa_template)",
     )
     parser.add_argument(
@@ -294,7 +296,7 @@ def _add_data_set_options(
 
 
 def _scale(args: argparse.Namespace) -> Scale:
-    from sensa_db.benchmark.scale import Scale
+    from sensa_db_tools.benchmark.scale import Scale
 
     try:
         return Scale.quick() if args.quick else Scale.default(args.scale)
@@ -304,9 +306,9 @@ def _scale(args: argparse.Namespace) -> Scale:
 
 def _benchmark(args: argparse.Namespace) -> int:
     try:
-        from sensa_db.benchmark import report
-        from sensa_db.benchmark.runner import Options, run
-        from sensa_db.benchmark.workloads import WrongAnswerError
+        from sensa_db_tools.benchmark import report
+        from sensa_db_tools.benchmark.runner import Options, run
+        from sensa_db_tools.benchmark.workloads import WrongAnswerError
     except ImportError as exc:
         raise UsageError(
             f"the benchmark needs the bench extra ({exc.name} is missing):"
@@ -331,7 +333,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         halfvec=args.halfvec,
     )
     if args.scale_curve:
-        from sensa_db.benchmark import scale_curve
+        from sensa_db_tools.benchmark import scale_curve
 
         factors = (
             scale_curve.FACTORS if args.scale_curve_max >= 1_000_000 else scale_curve.FACTORS[:2]
@@ -344,7 +346,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         print((options.output / scale_curve.MARKDOWN_NAME).read_text())
         return 0
     if args.real:
-        from sensa_db.benchmark.comparison import MARKDOWN_NAME, run_real
+        from sensa_db_tools.benchmark.comparison import MARKDOWN_NAME, run_real
 
         try:
             run_real(options, args.real_paragraphs)
@@ -368,9 +370,9 @@ def _concurrency_targets(args: argparse.Namespace, server: URL) -> tuple[Any, ..
     """``--concurrency``'s targets: the server itself, then each ``--target NAME=HOST:PORT``."""
     if not args.concurrency:
         return ()
-    from sensa_db.benchmark.concurrency import Target
+    from sensa_db_tools.benchmark.concurrency import Target
 
-    targets = [Target("direct", server.host or "localhost", server.port or 5432)]
+    targets = [Target("direct", server.host or "localhost", server.port or local_cluster.PORT)]
     for spec in args.target:
         name, _, address = spec.partition("=")
         host, _, port = address.rpartition(":")
@@ -473,7 +475,11 @@ LOCK_BUDGET_FROM = "a6f7b47487af"
 
 def _lock_budget(args: argparse.Namespace) -> int:
     try:
-        from sensa_db.benchmark.lock_budget import MeasureOptions, render_markdown, run_lock_budget
+        from sensa_db_tools.benchmark.lock_budget import (
+            MeasureOptions,
+            render_markdown,
+            run_lock_budget,
+        )
     except ImportError as exc:
         raise UsageError(
             f"the lock budget needs the bench extra ({exc.name} is missing):"
@@ -544,8 +550,8 @@ def add_lock_budget(subparsers: SubParsers) -> None:
 
 
 def _kill_sweep(args: argparse.Namespace) -> int:
-    from sensa_db.benchmark.kill_sweep import WAYS, clean_run, render_markdown, sample_points
-    from sensa_db.benchmark.kill_sweep import sweep as run_sweep
+    from sensa_db_tools.benchmark.kill_sweep import WAYS, clean_run, render_markdown, sample_points
+    from sensa_db_tools.benchmark.kill_sweep import sweep as run_sweep
 
     if args.every < 1:
         raise UsageError("--every must be at least 1")
@@ -595,7 +601,7 @@ def add_kill_sweep(subparsers: SubParsers) -> None:
     )
     parser.add_argument(
         "--template",
-        default="sensa_template",
+        default=local_cluster.EXTENSIONS_TEMPLATE,
         help="the database to clone, holding the extensions (default: sensa_template)",
     )
     _add_config_option(parser)

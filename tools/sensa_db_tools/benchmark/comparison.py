@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sensa_db.benchmark.corpus import REAL_PARAGRAPHS
-from sensa_db.benchmark.real import build
-from sensa_db.benchmark.runner import Options, run
-from sensa_db.benchmark.scale import Scale
+from sensa_db_tools.benchmark.corpus import REAL_PARAGRAPHS
+from sensa_db_tools.benchmark.real import build
+from sensa_db_tools.benchmark.runner import Options, run
+from sensa_db_tools.benchmark.scale import Scale
 
 MARKDOWN_NAME = "real_vs_synthetic.md"
 PLOT_NAME = "real_vs_synthetic.png"

@@ -46,8 +46,8 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from sensa_db.benchmark.dataset import Dataset, typo
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools.benchmark.dataset import Dataset, typo
 
 PICKS = 1_000
 CLIENT_COUNTS = (1, 4, 16, 64)

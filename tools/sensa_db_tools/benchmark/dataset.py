@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sensa_db.benchmark.scale import Scale
 from sensa_db.models.enums import ComplexityLevel, FeedbackType, LearningStyle
 from sensa_db.models.processed_document import EMBEDDING_DIMENSIONS
+from sensa_db_tools.benchmark.scale import Scale
 
 Vectors = npt.NDArray[np.float32]
 Indices = npt.NDArray[np.int64]

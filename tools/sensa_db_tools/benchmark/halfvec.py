@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from sensa_db.benchmark.dataset import Dataset
-from sensa_db.benchmark.plans import FUNCTION_HNSW_SETTINGS, plan_nodes, summary
-from sensa_db.benchmark.workloads import NEAREST_DOCUMENTS, exact_neighbours, sweep_recall
+from sensa_db_tools.benchmark.dataset import Dataset
+from sensa_db_tools.benchmark.plans import FUNCTION_HNSW_SETTINGS, plan_nodes, summary
+from sensa_db_tools.benchmark.workloads import NEAREST_DOCUMENTS, exact_neighbours, sweep_recall
 
 INDEX = "bench_processed_docs_embedding_halfvec"
 RECALL_TOLERANCE = 0.005

@@ -2,7 +2,7 @@
 
 For each kill point N and each way of dying, a fresh database from the
 extensions template is upgraded by a runner process (``python -m
-sensa_db.benchmark.kill_sweep run``) that goes through the real env.py (the
+sensa_db_tools.benchmark.kill_sweep run``) that goes through the real env.py (the
 migration lock, lock retries, one transaction per revision) and dies just
 before its N-th SQL statement: by SIGKILL of itself, or by
 ``pg_terminate_backend`` of the connection about to run the statement. No
@@ -39,9 +39,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL
 
-from sensa_db.benchmark.runner import EXTENSIONS_TEMPLATE, conninfo, own_database
 from sensa_db.migration_history import verify
 from sensa_db.migration_safety import APPLICATION_NAME
+from sensa_db_tools.benchmark.loading import benchmark_database
+from sensa_db_tools.local_cluster import EXTENSIONS_TEMPLATE, conninfo
 
 WAYS = ("sigkill", "terminate")
 STATEMENTS_LINE = "statements executed:"
@@ -88,7 +89,7 @@ def _runner(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603  # our own interpreter and module
         [
-            sys.executable, "-m", "sensa_db.benchmark.kill_sweep", "run",
+            sys.executable, "-m", "sensa_db_tools.benchmark.kill_sweep", "run",
             "--url", url, "--config", str(alembic_ini), "--kill-at", str(kill_at), "--way", way,
         ],
         capture_output=True,
@@ -202,7 +203,7 @@ def kill_once(
 ) -> KillOutcome:
     """One kill point: a fresh database, the killed upgrade, the checks, the re-run."""
     script = ScriptDirectory.from_config(Config(str(alembic_ini)))
-    with own_database(server, template, keep=False) as dbname:
+    with benchmark_database(server, template, keep=False) as dbname:
         url = conninfo(server, dbname)
         killed = _runner(url, alembic_ini, kill_at, way)
         outcome = KillOutcome(kill_at, way, statement, died=killed.returncode != 0)
@@ -236,7 +237,7 @@ def clean_run(
     server: URL, alembic_ini: Path, *, template: str = EXTENSIONS_TEMPLATE
 ) -> tuple[str, list[str]]:
     """A clean upgrade through the runner: its normalised schema and its statements in order."""
-    with own_database(server, template, keep=False) as dbname:
+    with benchmark_database(server, template, keep=False) as dbname:
         run = _runner(conninfo(server, dbname), alembic_ini, 0, "sigkill")
         if run.returncode != 0:
             raise RuntimeError(f"the clean upgrade failed: {run.stderr.strip()[-2000:]}")
@@ -304,7 +305,7 @@ def render_markdown(outcomes: Sequence[KillOutcome]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sensa_db.benchmark.kill_sweep")
+    parser = argparse.ArgumentParser(prog="python -m sensa_db_tools.benchmark.kill_sweep")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="the runner the sweep kills (internal)")
     run.add_argument("--url", required=True)

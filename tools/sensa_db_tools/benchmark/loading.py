@@ -1,4 +1,4 @@
-"""Loading the data set: login members, staging with COPY, inserts under every rule.
+"""Loading the data set: its scratch database, staging with COPY, inserts under every rule.
 
 ``COPY FROM`` refuses a table under row-level security (PostgreSQL: "COPY FROM
 not supported with row-level security") unless the role bypasses it, and the
@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import (
     JSON,
+    URL,
     BigInteger,
     Boolean,
     Date,
@@ -42,9 +44,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, Index, Table
 
-from sensa_db.benchmark.dataset import Dataset, TableRows, extra_document_statuses, table_rows
 from sensa_db.models import metadata
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools.benchmark.dataset import Dataset, TableRows, extra_document_statuses, table_rows
+from sensa_db_tools.local_cluster import own_database
 
 # Login members of the group roles, made by the benchmark as a deployment
 # would (GRANT sensa_app TO api_login); cluster-wide, created once and kept.
@@ -57,41 +60,15 @@ MAINTENANCE_WORK_MEM = "2GB"
 # 2-core machine. pgvector >= 0.8.2 builds correctly in parallel (CVE-2026-3172).
 PARALLEL_BUILD_WORKERS = 1
 
-_ENSURE_LOGIN = """
-DO $login$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {login}) THEN
-        BEGIN
-            EXECUTE format('CREATE ROLE %I LOGIN INHERIT PASSWORD %L', {login}, {password});
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-        END;
-    END IF;
-    IF NOT pg_catalog.pg_has_role({login}, {group_role}, 'MEMBER') THEN
-        BEGIN
-            EXECUTE format('GRANT %I TO %I', {group_role}, {login});
-        EXCEPTION WHEN unique_violation THEN NULL;
-        END;
-    END IF;
-END
-$login$
-"""
 
-
-def ensure_logins(owner: psycopg.Connection[Any], password: str) -> None:
-    """Create the benchmark's login members of admin_role and sensa_app, if missing.
-
-    Never the owner itself: a standing membership of admin_role would put the
-    owner under its USING (true) policies and undo FORCE.
-    """
-    for group_role, login in BENCH_LOGINS.items():
-        owner.execute(
-            sql.SQL(_ENSURE_LOGIN).format(
-                login=sql.Literal(login),
-                password=sql.Literal(password),
-                group_role=sql.Literal(group_role),
-            )
-        )
-    owner.commit()
+def benchmark_database(
+    server: URL, template: str, *, keep: bool = False
+) -> AbstractContextManager[str]:
+    """A scratch database for one run, named ``sensa_bench_...``; dropped with the
+    sessions a pooler still holds for the benchmark's logins."""
+    return own_database(
+        server, template, keep=keep, prefix="sensa_bench", logins=tuple(BENCH_LOGINS.values())
+    )
 
 
 class Progress:

@@ -39,11 +39,12 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
-from sensa_db.benchmark.loading import BENCH_LOGINS
-from sensa_db.benchmark.runner import EXTENSIONS_TEMPLATE, conninfo, own_database, populate
-from sensa_db.benchmark.scale import Scale
 from sensa_db.migration_safety import APPLICATION_NAME, revision_constant
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools.benchmark.loading import BENCH_LOGINS, benchmark_database
+from sensa_db_tools.benchmark.runner import populate
+from sensa_db_tools.benchmark.scale import Scale
+from sensa_db_tools.local_cluster import EXTENSIONS_TEMPLATE, conninfo
 
 DEFAULT_BUDGET_SECONDS = 1.0
 EXCEPTIONS_CONSTANT = "LOCK_BUDGET_EXCEPTIONS"
@@ -644,6 +645,6 @@ def run_lock_budget(
     options: MeasureOptions | None = None,
 ) -> BudgetReport:
     """The whole harness in a database of its own: create, populate at ``scale``, measure."""
-    with own_database(server, template, keep=keep) as dbname:
+    with benchmark_database(server, template, keep=keep) as dbname:
         prepare(server, dbname, alembic_ini, scale, start=start, seed=seed, progress=progress)
         return measure(server, dbname, alembic_ini, start=start, stop=stop, options=options)

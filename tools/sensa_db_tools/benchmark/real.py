@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sensa_db.benchmark.corpus import REAL_PARAGRAPHS, Page, read_pages, sample_pages
-from sensa_db.benchmark.dataset import SUBJECTS, Dataset, Indices, Vectors, make_uuids
-from sensa_db.benchmark.embeddings import (
+from sensa_db_tools.benchmark.corpus import REAL_PARAGRAPHS, Page, read_pages, sample_pages
+from sensa_db_tools.benchmark.dataset import SUBJECTS, Dataset, Indices, Vectors, make_uuids
+from sensa_db_tools.benchmark.embeddings import (
     DEFAULT_CACHE,
     MAX_TOKENS,
     CorpusEmbeddings,
@@ -28,7 +28,7 @@ from sensa_db.benchmark.embeddings import (
     embed,
     keyword_text,
 )
-from sensa_db.benchmark.scale import Scale
+from sensa_db_tools.benchmark.scale import Scale
 
 HELD_OUT_EVERY = 50
 COURSES_PER_LEARNER = 5

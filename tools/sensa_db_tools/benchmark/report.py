@@ -133,11 +133,11 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines += ["", "| relation | MiB |", "|---|---|"]
     lines += [f"| {name} | {size / 2**20:,.1f} |" for name, size in results["sizes"].items()]
     if "halfvec" in results:
-        from sensa_db.benchmark.halfvec import render_markdown as halfvec_markdown
+        from sensa_db_tools.benchmark.halfvec import render_markdown as halfvec_markdown
 
         lines += ["", halfvec_markdown(results["halfvec"])]
     if "concurrency" in results:
-        from sensa_db.benchmark.concurrency import render_markdown as concurrency_markdown
+        from sensa_db_tools.benchmark.concurrency import render_markdown as concurrency_markdown
 
         throughput = results["concurrency"]
         lines += [

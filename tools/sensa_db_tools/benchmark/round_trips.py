@@ -17,7 +17,7 @@ pooler):
 Run it on a database holding learners' courses, a kept benchmark database say::
 
     sensa-db benchmark --scale 0.1 --keep          # prints the database's name
-    python -m sensa_db.benchmark.round_trips sensa_bench_xxxxxxxxxx [--port 6432]
+    python -m sensa_db_tools.benchmark.round_trips sensa_bench_xxxxxxxxxx [--port 6432]
 
 Through PgBouncer (``--port 6432``) each round trip crosses two hops.
 """
@@ -35,8 +35,10 @@ from pathlib import Path
 
 import psycopg
 
-from sensa_db.benchmark.loading import BENCH_LOGINS, ensure_logins
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools import local_cluster
+from sensa_db_tools.benchmark.loading import BENCH_LOGINS
+from sensa_db_tools.local_cluster import ensure_login_members
 
 LOOKUP = "SELECT course_id, name, subject FROM courses WHERE course_id = :course;"
 NAME = "SELECT set_current_user_id(:learner);"
@@ -100,26 +102,22 @@ def _pgbench(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("dbname")
-    parser.add_argument("--host", default=os.environ.get("SENSA_PGHOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=5432, help="6432 for PgBouncer")
-    parser.add_argument("--owner", default=os.environ.get("SENSA_PGUSER", "sensa_owner"))
+    owner = local_cluster.server_from_environment()
+    parser.add_argument("--host", default=owner.host)
+    parser.add_argument(
+        "--port", type=int, default=owner.port, help=f"{local_cluster.PGBOUNCER_PORT} for PgBouncer"
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2, help="each variant this many times")
     args = parser.parse_args(argv)
-    password = os.environ.get("SENSA_PGPASSWORD", "sensa_local_only")
-    with psycopg.connect(
-        host=args.host, port=5432, user=args.owner, password=password, dbname=args.dbname
-    ) as owner:
-        ensure_logins(owner, password)
-    with psycopg.connect(
-        host=args.host,
-        port=5432,
-        user=BENCH_LOGINS[ADMIN_ROLE],
-        password=password,
-        dbname=args.dbname,
-    ) as admin:
-        row = admin.execute("SELECT user_id, course_id FROM courses LIMIT 1").fetchone()
+    password = owner.password or ""
+    # Logins and the lookup's ids straight from the cluster, whatever --port measures.
+    with psycopg.connect(local_cluster.conninfo(owner, args.dbname)) as owner_connection:
+        ensure_login_members(owner_connection, BENCH_LOGINS, password)
+    admin = local_cluster.conninfo(owner, args.dbname, BENCH_LOGINS[ADMIN_ROLE])
+    with psycopg.connect(admin) as admin_connection:
+        row = admin_connection.execute("SELECT user_id, course_id FROM courses LIMIT 1").fetchone()
     if row is None:
         parser.error(f"{args.dbname} holds no course to look up")
     args.learner, args.course = row

@@ -16,9 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,24 +23,24 @@ from typing import Any
 
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg import sql
 from sqlalchemy.engine import URL
 
-from sensa_db.benchmark import concurrency, halfvec, report
-from sensa_db.benchmark.dataset import Dataset, generate
-from sensa_db.benchmark.loading import (
+from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools.benchmark import concurrency, halfvec, report
+from sensa_db_tools.benchmark.dataset import Dataset, generate
+from sensa_db_tools.benchmark.loading import (
     BENCH_LOGINS,
     TableLoad,
+    benchmark_database,
     build_hnsw_indexes,
     drop_hnsw_indexes,
-    ensure_logins,
     load,
     relation_sizes,
     vacuum_analyze,
 )
-from sensa_db.benchmark.scale import Scale
-from sensa_db.benchmark.timing import Samples
-from sensa_db.benchmark.workloads import (
+from sensa_db_tools.benchmark.scale import Scale
+from sensa_db_tools.benchmark.timing import Samples
+from sensa_db_tools.benchmark.workloads import (
     Measured,
     SweepPoint,
     VectorQuality,
@@ -51,9 +48,8 @@ from sensa_db.benchmark.workloads import (
     measure_learner_workloads,
     measure_vector_quality,
 )
-from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools.local_cluster import EXTENSIONS_TEMPLATE, conninfo, ensure_login_members
 
-EXTENSIONS_TEMPLATE = "sensa_template"
 RLS_OVERHEAD_TARGET = 0.05
 
 
@@ -79,62 +75,6 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def conninfo(server: URL, dbname: str, user: str | None = None) -> str:
-    """A libpq URL for ``dbname`` on ``server``, as its owner or as ``user``."""
-    url = server.set(drivername="postgresql", database=dbname)
-    if user is not None:
-        url = url.set(username=user)
-    return url.render_as_string(hide_password=False)
-
-
-def _maintenance_database(server: URL) -> str:
-    return server.database or "postgres"
-
-
-def create_database(server: URL, template: str) -> str:
-    dbname = f"sensa_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(conninfo(server, _maintenance_database(server)), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(dbname), sql.Identifier(template)
-            )
-        )
-    return dbname
-
-
-def drop_database(server: URL, dbname: str) -> None:
-    """Drop a database this run created, ending its leftover sessions first.
-
-    A pooler keeps server connections of the benchmark's logins open after a
-    run; only a role's members may end its sessions, so each login ends its own."""
-    for login in (None, *BENCH_LOGINS.values()):
-        try:
-            with psycopg.connect(
-                conninfo(server, _maintenance_database(server), login), autocommit=True
-            ) as conn:
-                conn.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
-                    " AND usename = current_user AND pid <> pg_backend_pid()",
-                    (dbname,),
-                )
-        except psycopg.OperationalError:
-            continue  # a login the run never created
-    with psycopg.connect(conninfo(server, _maintenance_database(server)), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(dbname)))
-
-
-@contextmanager
-def own_database(server: URL, template: str, *, keep: bool) -> Iterator[str]:
-    dbname = create_database(server, template)
-    try:
-        yield dbname
-    finally:
-        if keep:
-            _say(f"kept database {dbname}")
-        else:
-            drop_database(server, dbname)
-
-
 def _alembic(alembic_ini: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603  # our own interpreter and arguments
         [sys.executable, "-m", "alembic", "-c", str(alembic_ini), *args],
@@ -158,7 +98,7 @@ def measure_migrations(options: Options, dbname: str) -> dict[str, Any]:
     psql = shutil.which("psql")
     if psql is None:
         raise RuntimeError("psql is not on PATH: install postgresql-client")
-    with own_database(options.server, options.template, keep=False) as offline_db:
+    with benchmark_database(options.server, options.template, keep=False) as offline_db:
         with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
             script.write(offline)
             script.flush()
@@ -297,7 +237,7 @@ def populate(
 ) -> Populated:
     """Load ``data`` (else the data set generated at ``scale``) into ``dbname`` (at head,
     owned by ``owner``'s login), with its HNSW indexes rebuilt and its statistics fresh."""
-    ensure_logins(owner, server.password or "")
+    ensure_login_members(owner, BENCH_LOGINS, server.password or "")
     drop_hnsw_indexes(owner)
 
     generating = time.perf_counter()
@@ -353,7 +293,7 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
     scale = data.scale if data is not None else options.scale
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    with own_database(options.server, options.template, keep=options.keep) as dbname:
+    with benchmark_database(options.server, options.template, keep=options.keep) as dbname:
         _say(f"database {dbname}: alembic upgrade head, and its offline SQL with psql")
         migrations = measure_migrations(options, dbname)
         with psycopg.connect(conninfo(options.server, dbname)) as owner:

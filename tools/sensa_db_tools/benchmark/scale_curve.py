@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sensa_db.benchmark.runner import Options, run
-from sensa_db.benchmark.scale import Scale
+from sensa_db_tools.benchmark.runner import Options, run
+from sensa_db_tools.benchmark.scale import Scale
 
 # 10,000, 100,000 and 1,000,000 documents (30,000 to 3,000,000 keywords).
 FACTORS = (0.1, 1.0, 10.0)

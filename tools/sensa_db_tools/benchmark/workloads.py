@@ -33,9 +33,9 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
-from sensa_db.benchmark.dataset import Dataset, Vectors, typo
-from sensa_db.benchmark.plans import FunctionPlan
-from sensa_db.benchmark.timing import Samples
+from sensa_db_tools.benchmark.dataset import Dataset, Vectors, typo
+from sensa_db_tools.benchmark.plans import FunctionPlan
+from sensa_db_tools.benchmark.timing import Samples
 
 Row = tuple[Any, ...]
 NEIGHBOURS = 10
