@@ -276,7 +276,7 @@ if [ -n "$debian_pid" ] && as_postgres kill -0 "$debian_pid" 2>/dev/null; then
 fi
 as_root install -d -o postgres -g postgres -m 0700 "$PGBOUNCER_DIR"
 # Every login tests, seeds and the benchmark use on the local cluster shares
-# the owner's local-only password (tests/rls.py, sensa_db/benchmark/loading.py).
+# the owner's local-only password (tools/sensa_db_tools/local_cluster.py).
 PGBOUNCER_LOGINS=("$PGUSER_NAME" sensa_test_app sensa_test_worker sensa_test_admin sensa_bench_app sensa_bench_admin)
 userlist="$(for login in "${PGBOUNCER_LOGINS[@]}"; do printf '"%s" "%s"\n' "$login" "$PGPASSWORD_VALUE"; done)"
 pgbouncer_ini="$(cat <<INI

@@ -312,7 +312,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(
             f"the benchmark needs the bench extra ({exc.name} is missing):"
-            " pip install -e '.[bench]'"
+            " pip install -e './tools[bench]'"
         ) from None
     scale = _scale(args)
     if (args.real or args.scale_curve) and args.quick:
@@ -483,7 +483,7 @@ def _lock_budget(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise UsageError(
             f"the lock budget needs the bench extra ({exc.name} is missing):"
-            " pip install -e '.[bench]'"
+            " pip install -e './tools[bench]'"
         ) from None
     scale = _scale(args)
     if args.clients < 1 or args.interval_ms <= 0 or args.budget_seconds <= 0:

