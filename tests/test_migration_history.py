@@ -121,7 +121,7 @@ def test_offline_sql_records_the_same_checksums_without_timings(
 
 
 def verify(url: str, config: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(["verify", "-c", str(config), "--url", url])
+    code = main(["verify", "-c", str(config), "--database-url", url])
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
