@@ -202,18 +202,21 @@ def _hold_keywords(
     dbname: str, server: URL, seconds: float
 ) -> tuple[Callable[[str], None], list[int]]:
     """A ``before_revision`` that opens a transaction reading keywords and ends it ``seconds``
-    after the migration runner connects: its ACCESS SHARE lock conflicts with the
-    revision's ACCESS EXCLUSIVE one."""
+    after the migration runner is first seen waiting for keywords: its ACCESS SHARE
+    lock conflicts with the revision's ACCESS EXCLUSIVE one, so that attempt must
+    time out and be retried however slowly a loaded machine starts the runner."""
     holders: list[int] = []
 
     def release_later(connection: psycopg.Connection) -> None:
+        deadline = time.monotonic() + 120
         with psycopg.connect(conninfo(server, dbname), autocommit=True) as watcher:
-            while watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
-                " AND datname = current_database()",
+            while time.monotonic() < deadline and watcher.execute(
+                "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid)"
+                " WHERE application_name = %s AND NOT granted"
+                " AND relation = 'public.keywords'::regclass",
                 (APPLICATION_NAME,),
             ).fetchone() == (0,):
-                time.sleep(0.02)
+                time.sleep(0.01)
         time.sleep(seconds)
         connection.close()  # ends the transaction
 
