@@ -28,7 +28,7 @@ def run_real(options: Options, paragraphs: int = REAL_PARAGRAPHS) -> dict[str, A
     print("reading and embedding the real corpus (cached after the first run)", file=sys.stderr)
     data = build(seed=options.seed, paragraphs=paragraphs)
     real = run(dataclasses.replace(options, output=options.output / "real", halfvec=True), data)
-    synthetic_scale = Scale.default(data.scale.documents / 100_000)
+    synthetic_scale = same_size(data.scale)
     synthetic = run(
         dataclasses.replace(options, scale=synthetic_scale, output=options.output / "synthetic")
     )
@@ -45,6 +45,19 @@ def run_real(options: Options, paragraphs: int = REAL_PARAGRAPHS) -> dict[str, A
     (options.output / MARKDOWN_NAME).write_text(render_markdown(results))
     plot(results, options.output / PLOT_NAME)
     return results
+
+
+def same_size(real: Scale) -> Scale:
+    """The synthetic scale of ``real``'s rows: as many learners, courses, documents and
+    keywords (recall depends on how many rows the index holds), the default's topics."""
+    return dataclasses.replace(
+        Scale.default(real.documents / 100_000),
+        name=f"synthetic as {real.name}",
+        learners=real.learners,
+        courses=real.courses,
+        documents=real.documents,
+        keywords=real.keywords,
+    )
 
 
 def render_markdown(results: dict[str, Any]) -> str:

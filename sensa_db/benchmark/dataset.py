@@ -58,6 +58,7 @@ COURSE_SPREAD = (0.5, 0.15)
 DOCUMENT_SPREAD = (0.45, 0.15)
 KEYWORD_SPREAD = (0.6, 0.25)
 EMBEDDING_CHUNK = 50_000
+MAX_CHAPTERS = 3
 
 SUBJECTS = (
     "Biology",
@@ -327,10 +328,13 @@ def generate(scale: Scale, seed: int = 7) -> Dataset:
         topic_bases,
         DOCUMENT_SPREAD,
     )
-    chapters_per_document = rng.integers(1, 4, size=scale.documents)
+    # Up to three chapters a document, as long as every chapter can have a keyword:
+    # with one keyword per document (the real corpus's layout) each has one chapter.
+    most_chapters = min(MAX_CHAPTERS, scale.keywords // scale.documents)
+    if most_chapters < 1:
+        raise ValueError("the data set needs at least one keyword per document")
+    chapters_per_document = rng.integers(1, most_chapters + 1, size=scale.documents)
     chapter_count = int(chapters_per_document.sum())
-    if chapter_count > scale.keywords:
-        raise ValueError("the data set needs at least three keywords per document")
     chapter_document = np.repeat(np.arange(scale.documents), chapters_per_document)
     keyword_chapter = spread(rng, range(chapter_count), scale.keywords)
     keyword_document = chapter_document[keyword_chapter]
