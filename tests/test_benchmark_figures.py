@@ -6,7 +6,6 @@ These run without a database; the end-to-end run is tests/test_benchmark.py.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
@@ -79,7 +78,7 @@ def test_the_real_layout_holds_out_every_50th_paragraph_as_a_query() -> None:
     ]  # fmt: skip
     paragraphs, keywords = embeddings.corpus_texts(pages)
     vectors = np.eye(len(paragraphs), 768, dtype=np.float32)
-    embedding = embeddings.CorpusEmbeddings(vectors, vectors, 1.0, "identity", Path("x"))
+    embedding = embeddings.CorpusEmbeddings(vectors, vectors, 1.0, "identity")
     data = real.layout(pages, embedding)
 
     assert len(paragraphs) == len(keywords) == 400
