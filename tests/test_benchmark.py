@@ -181,8 +181,9 @@ def test_the_embeddings_are_clustered_not_uniform(small_data: dataset.Dataset) -
     same_course = small_data.document_course[:, None] == small_data.document_course[None, :]
     similarity = vectors @ vectors.T
     np.fill_diagonal(same_course, False)
-    # Documents of one course are far more alike than documents of different courses.
-    assert similarity[same_course].mean() > similarity[~same_course].mean() + 0.3
+    # Documents of one course are more alike than documents of different courses, if
+    # loosely: as in real embeddings, a course holds only a quarter of a document's variance.
+    assert similarity[same_course].mean() > similarity[~same_course].mean() + 0.1
 
 
 def test_a_typo_drops_one_inner_letter() -> None:

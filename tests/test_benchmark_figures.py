@@ -6,8 +6,8 @@ These run without a database; the end-to-end run is tests/test_benchmark.py.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
@@ -68,7 +68,6 @@ def test_a_corpus_too_small_is_refused_naming_the_packages() -> None:
 
 
 def test_the_real_layout_holds_out_every_50th_paragraph_as_a_query() -> None:
-    import numpy as np
 
     from sensa_db_tools.benchmark import embeddings, real
 
@@ -79,7 +78,7 @@ def test_the_real_layout_holds_out_every_50th_paragraph_as_a_query() -> None:
     ]  # fmt: skip
     paragraphs, keywords = embeddings.corpus_texts(pages)
     vectors = np.eye(len(paragraphs), 768, dtype=np.float32)
-    embedding = embeddings.CorpusEmbeddings(vectors, vectors, 1.0, "identity", Path("x"))
+    embedding = embeddings.CorpusEmbeddings(vectors, vectors, 1.0, "identity")
     data = real.layout(pages, embedding)
 
     assert len(paragraphs) == len(keywords) == 400
@@ -93,3 +92,36 @@ def test_the_real_layout_holds_out_every_50th_paragraph_as_a_query() -> None:
     query = data.document_like(np.array([course]))[0]
     assert int(np.argmax(query)) // 40 == course
     assert data.course_names[course] == "Python manual: Library Module3"
+
+
+def test_a_real_course_title_has_a_word_the_trigram_workload_can_misspell() -> None:
+    from sensa_db_tools.benchmark import real, workloads
+
+    short = real._course_name(corpus.Page("postgresql", "lo.html", ()))
+    assert short == "PostgreSQL manual: Lo Page"
+    # The workload misspells the longest word after the colon; "Lo" alone has no inner letter.
+    word, misspelt = workloads._typo_of(short.split(":")[1], np.random.default_rng(1))
+    assert (word, len(misspelt)) == ("page", 3)
+    assert real._course_name(corpus.Page("python", "library/re.html", ())).endswith("Library Re")
+
+
+def test_the_structure_measure_tells_real_like_embeddings_from_isotropic_noise() -> None:
+    from sensa_db_tools.benchmark import dataset, structure
+    from sensa_db_tools.benchmark.scale import Scale
+
+    data = dataset.generate(Scale.quick(), seed=3)
+    queries = data.document_like(np.arange(len(data.course_ids)))
+    shaped = structure.measure(data.document_vectors, queries, data.document_course)
+    # The control: unit vectors drawn evenly over the sphere, in 40 arbitrary groups.
+    noise = dataset.unit_rows(np.random.default_rng(0).standard_normal((800, 768), np.float32))
+    even = structure.measure(noise, noise[:40] * -1, np.arange(800) % 40)
+
+    # Real embeddings share a direction (mean unit vector 0.30 long) and repeat rows.
+    assert shaped["mean_length"] > 0.2 > even["mean_length"]
+    assert shaped["twin_share"] > 0 == even["twin_share"]
+    # Neighbours are meaningful: far closer than in noise, in a low intrinsic dimension.
+    assert shaped["query_d10"] < 0.7 < even["query_d10"]
+    assert shaped["same_parent_neighbours"] > 0.1 > even["same_parent_neighbours"]
+    rendered = structure.render({"generated": shaped, "noise": even})
+    assert len(rendered) == 4
+    assert rendered[2].startswith("| generated | 0.3")

@@ -32,8 +32,8 @@ from sensa_db_tools.benchmark.lock_budget import (
     render_markdown,
     revision_problems,
 )
-from sensa_db_tools.benchmark.runner import conninfo
 from sensa_db_tools.benchmark.scale import Scale
+from sensa_db_tools.local_cluster import conninfo
 from tests.alembic_sandbox import AlembicSandbox, repository_head, run_alembic
 from tests.postgres import EXTENSIONS_TEMPLATE, REPO_ROOT, PostgresServer
 

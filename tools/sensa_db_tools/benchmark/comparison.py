@@ -13,26 +13,37 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from sensa_db_tools.benchmark import structure
 from sensa_db_tools.benchmark.corpus import REAL_PARAGRAPHS
+from sensa_db_tools.benchmark.dataset import Dataset, Vectors, generate
 from sensa_db_tools.benchmark.real import build
 from sensa_db_tools.benchmark.runner import Options, run
 from sensa_db_tools.benchmark.scale import Scale
 
 MARKDOWN_NAME = "real_vs_synthetic.md"
 PLOT_NAME = "real_vs_synthetic.png"
+# Queries of the structure measurement: about as many as the real set holds out.
+STRUCTURE_QUERIES = 500
 SWEEPS = (("documents", "sweep"), ("keywords", "keyword_sweep"))
 
 
 def run_real(options: Options, paragraphs: int = REAL_PARAGRAPHS) -> dict[str, Any]:
-    """Run the benchmark on the real data set, then on a synthetic one of as many documents."""
+    """Run the benchmark on the real data set, then on a synthetic one of as many rows;
+    measure both sets' structure."""
     print("reading and embedding the real corpus (cached after the first run)", file=sys.stderr)
-    data = build(seed=options.seed, paragraphs=paragraphs)
-    real = run(dataclasses.replace(options, output=options.output / "real", halfvec=True), data)
-    synthetic_scale = Scale.default(data.scale.documents / 100_000)
-    synthetic = run(
-        dataclasses.replace(options, scale=synthetic_scale, output=options.output / "synthetic")
+    real_data = build(seed=options.seed, paragraphs=paragraphs)
+    real = run(
+        dataclasses.replace(options, output=options.output / "real", halfvec=True), real_data
     )
-    embedding = data.embedding
+    synthetic_scale = same_size(real_data.scale)
+    synthetic_data = generate(synthetic_scale, options.seed)
+    synthetic = run(
+        dataclasses.replace(options, scale=synthetic_scale, output=options.output / "synthetic"),
+        synthetic_data,
+    )
+    embedding = real_data.embedding
     results = {
         "embedding": {
             "model": embedding.model if embedding else None,
@@ -40,11 +51,60 @@ def run_real(options: Options, paragraphs: int = REAL_PARAGRAPHS) -> dict[str, A
         },
         "real": real,
         "synthetic": synthetic,
+        "structure": {
+            **_structures(
+                "real", real_data, real_data.held_out_documents, real_data.held_out_keywords
+            ),
+            **_structures(
+                "synthetic", synthetic_data, *_synthetic_queries(synthetic_data, options.seed)
+            ),
+        },
     }
     options.output.mkdir(parents=True, exist_ok=True)
     (options.output / MARKDOWN_NAME).write_text(render_markdown(results))
     plot(results, options.output / PLOT_NAME)
     return results
+
+
+def _synthetic_queries(data: Dataset, seed: int) -> tuple[Vectors, Vectors]:
+    """As many queries as the real set holds out, drawn as the benchmark draws them."""
+    rng = np.random.default_rng([seed, STRUCTURE_QUERIES])
+    courses = rng.integers(0, len(data.course_ids), size=STRUCTURE_QUERIES)
+    documents = rng.integers(0, len(data.document_ids), size=STRUCTURE_QUERIES)
+    return data.document_like(courses), data.keyword_like(documents)
+
+
+def _structures(
+    name: str, data: Dataset, document_queries: Vectors, keyword_queries: Vectors
+) -> dict[str, dict[str, Any]]:
+    keyword_courses = data.document_course[data.keyword_document]
+    return {
+        f"{name} documents": structure.measure(
+            data.document_vectors, document_queries[:STRUCTURE_QUERIES], data.document_course
+        ),
+        f"{name} keywords": structure.measure(
+            data.keyword_vectors, keyword_queries[:STRUCTURE_QUERIES], keyword_courses
+        ),
+    }
+
+
+def same_size(real: Scale) -> Scale:
+    """The synthetic scale of ``real``'s rows: as many learners, courses, documents and
+    keywords (recall depends on how many rows the index holds), the default's topics."""
+    return dataclasses.replace(
+        Scale.default(real.documents / 100_000),
+        name=f"synthetic as {real.name}",
+        learners=real.learners,
+        courses=real.courses,
+        documents=real.documents,
+        keywords=real.keywords,
+    )
+
+
+def _embedding_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "embedded once, cached; that run's time was not recorded"
+    return f"embedding took {seconds:,.0f} s of model time, cached"
 
 
 def render_markdown(results: dict[str, Any]) -> str:
@@ -53,7 +113,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Real embeddings beside synthetic ones",
         "",
-        f"Real: {real['data']} (embedding took {embedding['seconds']:,.0f} s, cached)."
+        f"Real: {real['data']} ({_embedding_time(embedding['seconds'])})."
         f" Synthetic: {synthetic['data']}. recall@10 of the HNSW search over every row"
         " against an exact scan; latency client-side, ms.",
         "",
@@ -79,6 +139,13 @@ def render_markdown(results: dict[str, Any]) -> str:
             f" {vector['function_recall']:.4f} | {latency['p50_ms']:.2f} |"
             f" {latency['p95_ms']:.2f} | {vector['function_plan']} |"
         )
+    lines += [
+        "",
+        "Structure of the embeddings (`structure.measure`: 2,000 sampled rows,"
+        f" {STRUCTURE_QUERIES} queries; distances are cosine distances):",
+        "",
+        *structure.render(results["structure"]),
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -37,6 +37,8 @@ BATCH_SIZE = 64
 MAX_TOKENS = 32
 # Texts embedded between two saves: an interrupted run resumes from the last one.
 CHUNK_TEXTS = 1_024
+# Each chunk's embedding seconds, beside the chunks: the time of the runs that made them.
+TIMINGS_NAME = "seconds.json"
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,9 @@ class CorpusEmbeddings:
 
     paragraphs: Vectors
     keywords: Vectors
-    embed_seconds: float
+    # The model's seconds over every chunk, None when a chunk was cached without its time.
+    embed_seconds: float | None
     model: str
-    meta_file: Path
 
 
 def keyword_text(paragraph: str) -> str:
@@ -105,48 +107,40 @@ def _encode(texts: list[str]) -> Vectors:
     return np.asarray(encoded, dtype=np.float32)
 
 
-def embed_part(texts: list[str], name: str, cache_dir: Path) -> Vectors:
+def embed_part(texts: list[str], name: str, cache_dir: Path) -> tuple[Vectors, float | None]:
     """Unit vectors of ``texts``, saved chunk by chunk under ``cache_dir``, so that a run
-    stopped half-way resumes where it stopped."""
+    stopped half-way resumes where it stopped; and the seconds the model spent on them,
+    summed over the runs that made the chunks (None if a chunk's time was not recorded)."""
     digest = _digest(texts)
     parts = cache_dir / f"{name}-{digest}"
     parts.mkdir(parents=True, exist_ok=True)
+    timings_file = parts / TIMINGS_NAME
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
     chunks = []
     bar = Progress(f"embedding {name}", len(texts))
     for number, start in enumerate(range(0, len(texts), CHUNK_TEXTS)):
         path = parts / f"{number:05d}.npy"
         if not path.exists():
+            started = time.perf_counter()
             np.save(path, _encode(texts[start : start + CHUNK_TEXTS]))
+            timings[path.name] = time.perf_counter() - started
+            timings_file.write_text(json.dumps(timings))
         chunks.append(np.load(path))
         bar.advance(len(chunks[-1]))
     bar.finish()
     vectors: Vectors = np.concatenate(chunks).astype(np.float32)
-    return vectors
+    timed = [timings.get(f"{number:05d}.npy") for number in range(len(chunks))]
+    return vectors, None if None in timed else sum(filter(None, timed))
 
 
 def embed(pages: list[Page], cache_dir: Path = DEFAULT_CACHE) -> CorpusEmbeddings:
-    """The corpus's embeddings: from the cache, or made now (with progress) and cached.
-
-    The seconds reported are those of the run that finished the embedding, which
-    may have resumed an interrupted one."""
+    """The corpus's embeddings: from the cache, or made now (with progress) and cached."""
     paragraphs, keyword_texts = corpus_texts(pages)
-    meta_file = cache_dir / f"real-embeddings-{_digest(paragraphs + keyword_texts)}.json"
-    started = time.perf_counter()
-    paragraph_vectors = embed_part(paragraphs, "paragraphs", cache_dir)
-    keyword_vectors = embed_part(keyword_texts, "keywords", cache_dir)
-    if not meta_file.exists():
-        meta_file.write_text(
-            json.dumps(
-                {
-                    "model": MODEL_NAME,
-                    "max_tokens": MAX_TOKENS,
-                    "embed_seconds": time.perf_counter() - started,
-                    "paragraphs": len(paragraphs),
-                    "keywords": len(keyword_texts),
-                }
-            )
-        )
-    meta = json.loads(meta_file.read_text())
-    return CorpusEmbeddings(
-        pad(paragraph_vectors), pad(keyword_vectors), meta["embed_seconds"], MODEL_NAME, meta_file
+    paragraph_vectors, paragraph_seconds = embed_part(paragraphs, "paragraphs", cache_dir)
+    keyword_vectors, keyword_seconds = embed_part(keyword_texts, "keywords", cache_dir)
+    seconds = (
+        None
+        if paragraph_seconds is None or keyword_seconds is None
+        else paragraph_seconds + keyword_seconds
     )
+    return CorpusEmbeddings(pad(paragraph_vectors), pad(keyword_vectors), seconds, MODEL_NAME)
