@@ -306,7 +306,7 @@ def drop_hnsw_indexes(owner: psycopg.Connection[Any]) -> None:
     owner.commit()
 
 
-def _build(owner: psycopg.Connection[Any], index: Index, workers: int) -> float:
+def build_index(owner: psycopg.Connection[Any], index: Index, workers: int) -> float:
     owner.execute(
         sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(MAINTENANCE_WORK_MEM))
     )
@@ -331,10 +331,10 @@ def build_hnsw_indexes(
     for index in hnsw_indexes():
         timings: dict[str, float] = {}
         if compare_serial:
-            timings["serial_s"] = _build(owner, index, 0)
+            timings["serial_s"] = build_index(owner, index, 0)
             owner.execute(sql.SQL("DROP INDEX public.{}").format(sql.Identifier(str(index.name))))
             owner.commit()
-        timings["parallel_s"] = _build(owner, index, PARALLEL_BUILD_WORKERS)
+        timings["parallel_s"] = build_index(owner, index, PARALLEL_BUILD_WORKERS)
         seconds[str(index.name)] = timings
     return seconds
 
