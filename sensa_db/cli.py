@@ -413,7 +413,8 @@ def add_benchmark(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--halfvec",
         action="store_true",
-        help="also measure a vector(768) HNSW index beside each shipped halfvec(768) one (--real does)",
+        help="also measure a vector(768) HNSW index beside each shipped halfvec(768) one"
+        " (--real does)",
     )
     parser.add_argument(
         "--scale-curve",

@@ -142,9 +142,7 @@ def measure(
             table_queries,
             build_seconds[search.shipped_index]["parallel_s"],
         )
-        for search, table_queries in zip(
-            SEARCHES, (document_queries, keyword_queries), strict=True
-        )
+        for search, table_queries in zip(SEARCHES, (document_queries, keyword_queries), strict=True)
     }
 
 
