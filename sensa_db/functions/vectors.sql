@@ -68,7 +68,7 @@ BEGIN
                pd.embedding <=> query_embedding AS distance
         FROM public.processed_documents pd
         ORDER BY pd.embedding::halfvec(768) <=> query_embedding::halfvec(768)
-        LIMIT 2 * match_count
+        LIMIT 2 * match_count::bigint
     ) AS nearest
     WHERE 1 - nearest.distance >= min_similarity
     ORDER BY nearest.distance, nearest.processed_id
@@ -134,7 +134,7 @@ BEGIN
                    k.embedding <=> query_embedding AS distance
             FROM public.keywords k
             ORDER BY k.embedding::halfvec(768) <=> query_embedding::halfvec(768)
-            LIMIT 2 * match_count
+            LIMIT 2 * match_count::bigint
         ) AS nearest
         WHERE 1 - nearest.distance >= min_similarity
         ORDER BY nearest.distance, nearest.keyword_id
