@@ -33,10 +33,8 @@ import pytest
 from sqlalchemy import Connection, Engine, Index, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from sensa_db.benchmark.loading import hnsw_indexes
+from sensa_db.benchmark.loading import full_precision_hnsw_index, hnsw_indexes
 from sensa_db.benchmark.plans import FUNCTION_HNSW_SETTINGS
-from sensa_db.models import metadata
-from sensa_db.models.processed_document import HNSW_OPTIONS
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
 from tests.function_plans import explain, indexes_used, plan_nodes, prepare_function_query
 from tests.postgres import PostgresServer
@@ -49,9 +47,7 @@ DOCUMENTS_PER_LEARNER = 100
 DOCUMENT_INDEX = "idx_processed_docs_embedding"
 MODEL_INDEX = next(index for index in hnsw_indexes() if index.name == DOCUMENT_INDEX)
 # The design's index, over the full-precision column, under the same name.
-FULL_PRECISION_INDEX = Index(
-    DOCUMENT_INDEX, metadata.tables["processed_documents"].c.embedding, **HNSW_OPTIONS
-)
+FULL_PRECISION_INDEX = full_precision_hnsw_index("processed_documents", DOCUMENT_INDEX)
 EMBEDDING_TABLES = ("processed_documents", "keywords")
 
 # One learner with one course of DOCUMENTS_PER_LEARNER documents per 100 new

@@ -34,6 +34,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     Integer,
+    MetaData,
     Numeric,
     String,
     Text,
@@ -44,6 +45,7 @@ from sqlalchemy.schema import CreateIndex, Index, Table
 
 from sensa_db.benchmark.dataset import Dataset, TableRows, extra_document_statuses, table_rows
 from sensa_db.models import metadata
+from sensa_db.models.processed_document import HNSW_OPTIONS
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
 
 # Login members of the group roles, made by the benchmark as a deployment
@@ -298,6 +300,13 @@ def hnsw_indexes() -> list[Index]:
         for index in sorted(table.indexes, key=lambda index: str(index.name))
         if index.dialect_options["postgresql"]["using"] == "hnsw"
     ]
+
+
+def full_precision_hnsw_index(table: str, name: str) -> Index:
+    """The design's HNSW index over ``table``'s full-precision embedding, named ``name``;
+    on a copy of the table, so that the model's metadata keeps only its own indexes."""
+    copy = metadata.tables[table].to_metadata(MetaData())
+    return Index(name, copy.c.embedding, **HNSW_OPTIONS)
 
 
 def drop_hnsw_indexes(owner: psycopg.Connection[Any]) -> None:
