@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from tests.database_errors import refused
 from tests.function_plans import explain, indexes_used, prepare_function_query
 
 DIMENSIONS = 768
@@ -307,3 +308,55 @@ def test_the_callers_hnsw_settings_are_restored(connection: Connection, corpus: 
     similar_keywords(connection, corpus.query, 3, None)
     assert connection.scalar(text("SHOW hnsw.ef_search")) == "55"
     assert connection.scalar(text("SHOW hnsw.iterative_scan")) == "strict_order"
+
+
+# 1 + 2^-11 and its neighbours have no half-precision value: halfvec rounds them.
+BETWEEN_HALF_PRECISION_VALUES = 1.00048828125
+
+
+def test_similarity_is_the_full_precision_one_not_the_halfvec_rounding(
+    index_preferred: Connection, documents: dict[str, uuid.UUID]
+) -> None:
+    """The index picks candidates by half precision; the returned similarity is the
+    full-precision cosine_similarity() of the stored embedding."""
+    query = axis_vector(BETWEEN_HALF_PRECISION_VALUES, 0.3337)
+    full, half = index_preferred.execute(
+        text(
+            "SELECT cosine_similarity(embedding, CAST(:q AS vector)),"
+            " 1 - (embedding::halfvec(768) <=> CAST(:q AS vector)::halfvec(768))"
+            " FROM processed_documents WHERE processed_id = :id"
+        ),
+        {"q": query, "id": documents["diagonal"]},
+    ).one()
+    assert full != half, "the query must lose precision as halfvec"
+    found = dict(similar_documents(index_preferred, query, 10, -1.0))
+    assert found[documents["diagonal"]] == full
+
+
+@pytest.mark.parametrize(
+    ("largest", "accepted"),
+    [(65504.0, True), (70000.0, False)],  # 65504: the largest half-precision value
+)
+def test_an_embedding_beyond_half_precision_is_refused_by_the_index(
+    connection: Connection, corpus: Corpus, largest: float, accepted: bool
+) -> None:
+    chapter = connection.scalar(text("SELECT chapter_id FROM chapters LIMIT 1"))
+    insert = text(
+        "INSERT INTO keywords (chapter_id, term, definition, embedding)"
+        " VALUES (:c, 'huge', 'd', CAST(:e AS vector))"
+    )
+    parameters = {"c": chapter, "e": axis_vector(largest)}
+    if accepted:
+        connection.execute(insert, parameters)
+    else:
+        with refused(connection, "22003", message="out of range for type halfvec"):
+            connection.execute(insert, parameters)
+    stored = connection.scalar(text("SELECT count(*) FROM keywords WHERE term = 'huge'"))
+    assert stored == (1 if accepted else 0)
+
+
+def test_a_query_of_another_dimension_is_refused_naming_the_dimensions(
+    connection: Connection, corpus: Corpus
+) -> None:
+    with refused(connection, "22000", message="expected 768 dimensions, not 2"):
+        similar_keywords(connection, "[1,2]", 10, None)

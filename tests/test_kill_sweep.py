@@ -54,3 +54,41 @@ def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL
         assert outcome.invalid_after_rerun == 0, outcome
         assert outcome.consistent_after_rerun, outcome.problems
         assert outcome.same_schema, outcome.problems
+
+
+# Revision 52a077888982 swaps each HNSW index for its halfvec one in steps, each
+# in its own transaction. Killed before the documents' build (the old index
+# renamed), before the function switch (both indexes), before the old index's
+# drop (the function switched), and after the keywords' last step
+# (alembic_version not yet moved).
+HALF_PRECISION_STEPS = (
+    r"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_processed_docs_embedding ",
+    r'CREATE OR REPLACE FUNCTION "public"\."find_similar_documents"',
+    r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_processed_docs_embedding_ccold",
+)
+LAST_HALF_PRECISION_STEP = r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywords_embedding_ccold"
+
+
+def test_the_halfvec_index_swap_reruns_after_a_kill_between_its_steps(server: URL) -> None:
+    alembic_ini = REPO_ROOT / "alembic.ini"
+    reference, statements = clean_run(server, alembic_ini)
+    numbered = list(enumerate(statements, start=1))
+    start = next(n for n, statement in numbered if "DO $retire$" in statement)
+    points = [
+        next(n for n, statement in numbered[start:] if re.search(step, statement))
+        for step in HALF_PRECISION_STEPS
+    ]
+    points.append(
+        next(
+            n for n, statement in numbered[start:] if re.search(LAST_HALF_PRECISION_STEP, statement)
+        )
+        + 1
+    )
+    assert points == sorted(points), points
+    ways = ["sigkill", "terminate"] * 2
+    outcomes = [
+        kill_once(server, alembic_ini, reference, point, way, statements[point - 1])
+        for point, way in zip(points, ways, strict=True)
+    ]
+    print(render_markdown(outcomes))
+    assert [outcome.problems for outcome in outcomes if not outcome.ok] == []

@@ -41,6 +41,11 @@ CONSTRAINTS_DROPPED_FROM_DESIGN = {
     # One result per content and version is pipeline_results' (ProcessedDocument says why).
     ("processed_documents", "processed_documents_cache_key_key"),
 }
+# The HNSW indexes over embedding::halfvec(768) (half_precision_hnsw_index says why).
+INDEXES_CHANGED_FROM_DESIGN = {
+    ("processed_documents", "idx_processed_docs_embedding"),
+    ("keywords", "idx_keywords_embedding"),
+}
 TABLES_BEYOND_DESIGN = {
     # The design's security section asks for data changes to be logged; its 13 tables hold no log.
     "audit_log",
@@ -161,16 +166,29 @@ def test_every_design_index_exists_with_its_name_and_definition(
         if ours.indexes.get(key) != definition
     }
     # A UNIQUE constraint's index goes with it.
-    assert missing.keys() == CONSTRAINTS_DROPPED_FROM_DESIGN
+    assert missing.keys() == CONSTRAINTS_DROPPED_FROM_DESIGN | INDEXES_CHANGED_FROM_DESIGN
 
 
-def test_hnsw_indexes_use_cosine_ops_with_the_design_parameters(ours: CatalogSnapshot) -> None:
-    for key in [
-        ("processed_documents", "idx_processed_docs_embedding"),
-        ("keywords", "idx_keywords_embedding"),
-    ]:
-        assert ours.indexes[key].endswith(
+def test_every_index_changed_from_the_design_says_why() -> None:
+    departed = {
+        (table.name, str(index.name))
+        for table in metadata.tables.values()
+        for index in table.indexes
+        if DEPARTURE_INFO_KEY in index.info
+    }
+    assert departed == INDEXES_CHANGED_FROM_DESIGN
+
+
+def test_hnsw_indexes_use_halfvec_cosine_ops_with_the_design_parameters(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    for key in INDEXES_CHANGED_FROM_DESIGN:
+        assert design.indexes[key].endswith(
             "USING hnsw (embedding vector_cosine_ops) WITH (m='16', ef_construction='64')"
+        )
+        assert ours.indexes[key].endswith(
+            "USING hnsw (((embedding)::halfvec(768)) halfvec_cosine_ops)"
+            " WITH (m='16', ef_construction='64')"
         )
 
 

@@ -22,9 +22,16 @@ $$;
  * at least min_similarity, most similar first.
  *
  * The inner query is the shape the HNSW index idx_processed_docs_embedding
- * answers (ORDER BY embedding <=> $1 LIMIT n); the similarity threshold is
- * applied to its result, since a filter on the distance would make the index
- * scan keep looking for rows that do not exist. Iterative scans
+ * answers: ORDER BY the half-precision expression it is built on
+ * (embedding::halfvec(768) <=> $1::halfvec(768)) LIMIT n. Half precision
+ * only picks the candidates, twice match_count of them: their distance is
+ * computed again over the full-precision vectors, and the answer is ranked
+ * and filtered by that, so the similarity returned is the exact one (the same
+ * as cosine_similarity()), and an exact scan (a learner's own documents)
+ * still returns the exact nearest unless more than match_count rows lie
+ * within half precision's rounding of the last one. The similarity threshold
+ * is applied to the candidates, since a filter on the distance would make
+ * the index scan keep looking for rows that do not exist. Iterative scans
  * (pgvector 0.8, relaxed order, re-sorted outside) keep match_count rows
  * coming when row-level security filters out candidates.
  *
@@ -60,11 +67,12 @@ BEGIN
         SELECT pd.processed_id, pd.document_id, pd.course_id, pd.subject,
                pd.embedding <=> query_embedding AS distance
         FROM public.processed_documents pd
-        ORDER BY pd.embedding <=> query_embedding
-        LIMIT match_count
+        ORDER BY pd.embedding::halfvec(768) <=> query_embedding::halfvec(768)
+        LIMIT 2 * match_count::bigint
     ) AS nearest
     WHERE 1 - nearest.distance >= min_similarity
-    ORDER BY nearest.distance, nearest.processed_id;
+    ORDER BY nearest.distance, nearest.processed_id
+    LIMIT match_count;
     PERFORM set_config('hnsw.iterative_scan', coalesce(caller_iterative_scan, 'off'), true);
     PERFORM set_config('hnsw.ef_search', coalesce(caller_ef_search, '40'), true);
 END;
@@ -75,10 +83,11 @@ $$;
  * distance, optionally only those of one course: at most match_count, those
  * with a similarity of at least min_similarity, most similar first.
  *
- * Without a course: the HNSW index idx_keywords_embedding, with the iterative
- * scan (pgvector 0.8, relaxed order, re-sorted outside) so that the rows
- * row-level security filters out do not leave the answer short; hnsw.*
- * settings are applied as in find_similar_documents().
+ * Without a course: the HNSW index idx_keywords_embedding over the
+ * half-precision expression, with the iterative scan (pgvector 0.8, relaxed
+ * order, re-sorted outside) so that the rows row-level security filters out
+ * do not leave the answer short; the candidates, the full-precision
+ * re-ranking and the hnsw.* settings are as in find_similar_documents().
  *
  * With a course: an exact scan of the course's keywords (its processed
  * documents, their chapters, their keywords, each through its index). A
@@ -124,11 +133,12 @@ BEGIN
             SELECT k.keyword_id, k.chapter_id, k.term, k.definition,
                    k.embedding <=> query_embedding AS distance
             FROM public.keywords k
-            ORDER BY k.embedding <=> query_embedding
-            LIMIT match_count
+            ORDER BY k.embedding::halfvec(768) <=> query_embedding::halfvec(768)
+            LIMIT 2 * match_count::bigint
         ) AS nearest
         WHERE 1 - nearest.distance >= min_similarity
-        ORDER BY nearest.distance, nearest.keyword_id;
+        ORDER BY nearest.distance, nearest.keyword_id
+        LIMIT match_count;
         PERFORM set_config('hnsw.iterative_scan', coalesce(caller_iterative_scan, 'off'), true);
         PERFORM set_config('hnsw.ef_search', coalesce(caller_ef_search, '40'), true);
     ELSE

@@ -17,7 +17,7 @@ from sensa_db.models.base import (
     stricter,
     uuid_primary_key,
 )
-from sensa_db.models.processed_document import EMBEDDING_DIMENSIONS, HNSW_OPTIONS
+from sensa_db.models.processed_document import EMBEDDING_DIMENSIONS, half_precision_hnsw_index
 
 if TYPE_CHECKING:
     from sensa_db.models.chapter import Chapter
@@ -64,7 +64,7 @@ class Keyword(CreatedAtMixin, Base):
         Index("idx_keywords_chapter_id", "chapter_id"),
         Index("idx_keywords_term", "term"),
         Index("idx_keywords_primary", "is_primary", postgresql_where=text("is_primary = true")),
-        Index("idx_keywords_embedding", "embedding", **HNSW_OPTIONS),
+        half_precision_hnsw_index("idx_keywords_embedding", embedding),
         Index(
             "idx_keywords_term_trgm",
             "term",

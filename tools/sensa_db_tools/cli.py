@@ -415,7 +415,8 @@ def add_benchmark(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--halfvec",
         action="store_true",
-        help="also measure an HNSW index over halfvec(768) beside today's (--real does)",
+        help="also measure a vector(768) HNSW index beside each shipped halfvec(768) one"
+        " (--real does)",
     )
     parser.add_argument(
         "--scale-curve",

@@ -137,7 +137,9 @@ def _index_text(index: Index) -> str:
 def _indexes(table: Table) -> Iterable[str]:
     for index in sorted(table.indexes, key=lambda i: str(i.name)):
         serves = index.info.get(SERVES_INFO_KEY)
+        departs = index.info.get(DEPARTURE_INFO_KEY)
         suffix = f"; serves: {serves}" if serves else ""
+        suffix += f"; departs from the design: {departs}" if departs else ""
         yield f"- `{index.name}`: {_cell(_index_text(index))}{_cell(suffix)}"
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     Integer,
+    MetaData,
     Numeric,
     String,
     Text,
@@ -45,6 +46,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, Index, Table
 
 from sensa_db.models import metadata
+from sensa_db.models.processed_document import HNSW_OPTIONS
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
 from sensa_db_tools.benchmark.dataset import Dataset, TableRows, extra_document_statuses, table_rows
 from sensa_db_tools.local_cluster import own_database
@@ -277,13 +279,20 @@ def hnsw_indexes() -> list[Index]:
     ]
 
 
+def full_precision_hnsw_index(table: str, name: str) -> Index:
+    """The design's HNSW index over ``table``'s full-precision embedding, named ``name``;
+    on a copy of the table, so that the model's metadata keeps only its own indexes."""
+    copy = metadata.tables[table].to_metadata(MetaData())
+    return Index(name, copy.c.embedding, **HNSW_OPTIONS)
+
+
 def drop_hnsw_indexes(owner: psycopg.Connection[Any]) -> None:
     for index in hnsw_indexes():
         owner.execute(sql.SQL("DROP INDEX public.{}").format(sql.Identifier(str(index.name))))
     owner.commit()
 
 
-def _build(owner: psycopg.Connection[Any], index: Index, workers: int) -> float:
+def build_index(owner: psycopg.Connection[Any], index: Index, workers: int) -> float:
     owner.execute(
         sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(MAINTENANCE_WORK_MEM))
     )
@@ -308,10 +317,10 @@ def build_hnsw_indexes(
     for index in hnsw_indexes():
         timings: dict[str, float] = {}
         if compare_serial:
-            timings["serial_s"] = _build(owner, index, 0)
+            timings["serial_s"] = build_index(owner, index, 0)
             owner.execute(sql.SQL("DROP INDEX public.{}").format(sql.Identifier(str(index.name))))
             owner.commit()
-        timings["parallel_s"] = _build(owner, index, PARALLEL_BUILD_WORKERS)
+        timings["parallel_s"] = build_index(owner, index, PARALLEL_BUILD_WORKERS)
         seconds[str(index.name)] = timings
     return seconds
 

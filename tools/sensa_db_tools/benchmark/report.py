@@ -177,11 +177,16 @@ def plot(results: dict[str, Any], path: Path) -> None:
         [point["recall"] for point in keyword_sweep],
         marker="s",
         color="tab:green",
-        label="keywords: ORDER BY embedding <=> q LIMIT 10",
+        label="keywords: ORDER BY embedding::halfvec <=> q LIMIT 10",
     )
     latencies = [point["latency"]["p95_ms"] for point in sweep]
     recalls = [point["recall"] for point in sweep]
-    axes.plot(latencies, recalls, marker="o", label="documents: ORDER BY embedding <=> q LIMIT 10")
+    axes.plot(
+        latencies,
+        recalls,
+        marker="o",
+        label="documents: ORDER BY embedding::halfvec <=> q LIMIT 10",
+    )
     # Points closer than 3% of the plot's span (a small data set reaches the same
     # recall at nearly the same latency for several ef_search values) share one
     # label instead of overprinting each other.

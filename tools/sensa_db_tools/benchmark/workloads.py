@@ -24,7 +24,7 @@ whatever its speed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import psycopg
 from psycopg import sql
+from psycopg.abc import Params
 
 from sensa_db_tools.benchmark.dataset import Dataset, Vectors, typo
 from sensa_db_tools.benchmark.plans import FunctionPlan
@@ -405,12 +406,31 @@ def measure_learner_workloads(
 
 # -- vector search quality ---------------------------------------------------
 
+# The global searches' inner queries as the functions run them: twice 10
+# candidates in the order of the half-precision expression the HNSW indexes are
+# built on, ranked by the full-precision distance.
 NEAREST_DOCUMENTS = (
-    "SELECT pd.processed_id FROM public.processed_documents pd"
-    " ORDER BY pd.embedding <=> %s LIMIT 10"
+    "SELECT candidates.processed_id FROM ("
+    " SELECT pd.processed_id, pd.embedding <=> %(q)s AS distance"
+    " FROM public.processed_documents pd"
+    " ORDER BY pd.embedding::halfvec(768) <=> %(q)s::halfvec(768) LIMIT 20"
+    ") AS candidates ORDER BY candidates.distance LIMIT 10"
 )
-_NEAREST_KEYWORDS = (
-    "SELECT k.keyword_id FROM public.keywords k ORDER BY k.embedding <=> %s LIMIT 10"
+NEAREST_KEYWORDS = (
+    "SELECT candidates.keyword_id FROM ("
+    " SELECT k.keyword_id, k.embedding <=> %(q)s AS distance FROM public.keywords k"
+    " ORDER BY k.embedding::halfvec(768) <=> %(q)s::halfvec(768) LIMIT 20"
+    ") AS candidates ORDER BY candidates.distance LIMIT 10"
+)
+# The same over the full-precision vectors: the exact answer (run with index scans
+# off), and the shape an HNSW index over vector(768) answers (the functions'
+# queries before revision 52a077888982).
+FULL_PRECISION_DOCUMENTS = (
+    "SELECT pd.processed_id FROM public.processed_documents pd"
+    " ORDER BY pd.embedding <=> %(q)s LIMIT 10"
+)
+FULL_PRECISION_KEYWORDS = (
+    "SELECT k.keyword_id FROM public.keywords k ORDER BY k.embedding <=> %(q)s LIMIT 10"
 )
 _NEAREST_COURSE_KEYWORDS = (
     "SELECT k.keyword_id FROM public.keywords k"
@@ -424,14 +444,12 @@ _SIMILAR_DOCUMENTS = "SELECT processed_id FROM public.find_similar_documents(%s,
 _SIMILAR_COURSE_KEYWORDS = "SELECT keyword_id FROM public.find_similar_keywords(%s, 10, -1, %s)"
 
 
-def fetch_rows(
-    connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]
-) -> list[Row]:
+def fetch_rows(connection: psycopg.Connection[Any], statement: str, params: Params) -> list[Row]:
     return connection.execute(statement, params).fetchall()
 
 
 def exact_neighbours(
-    connection: psycopg.Connection[Any], statement: str, params: Sequence[Any]
+    connection: psycopg.Connection[Any], statement: str, params: Params
 ) -> list[Any]:
     """The true nearest neighbours: the same query with index scans disabled.
 
@@ -473,6 +491,31 @@ class VectorQuality:
     course_keyword_latency: Samples
 
 
+def compare_recall(
+    admin: psycopg.Connection[Any],
+    statements: Mapping[str, str],
+    queries: Vectors,
+    exacts: Sequence[list[Any]],
+    ef_search: int,
+) -> dict[str, SweepPoint]:
+    """recall@10 and latency of each of ``statements`` (HNSW searches of the query
+    ``%(q)s``) at ``ef_search``, taking turns query by query, so that a change in the
+    machine's load falls on all of them alike."""
+    latencies = {name: Samples() for name in statements}
+    recalls: dict[str, list[float]] = {name: [] for name in statements}
+    for query, exact in zip(queries, exacts, strict=True):
+        for name, statement in statements.items():
+            admin.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef_search)))
+            admin.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            rows = latencies[name].time(partial(fetch_rows, admin, statement, {"q": query}))
+            admin.commit()
+            recalls[name].append(recall([row[0] for row in rows], exact))
+    return {
+        name: SweepPoint(ef_search, float(np.mean(recalls[name])), latencies[name])
+        for name in statements
+    }
+
+
 def sweep_recall(
     admin: psycopg.Connection[Any],
     statement: str,
@@ -481,18 +524,10 @@ def sweep_recall(
     ef_search_values: Sequence[int],
 ) -> list[SweepPoint]:
     """recall@10 and latency of ``statement`` (an HNSW search) at each hnsw.ef_search."""
-    sweep = []
-    for ef_search in ef_search_values:
-        latency = Samples()
-        recalls = []
-        for query, exact in zip(queries, exacts, strict=True):
-            admin.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(ef_search)))
-            admin.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = latency.time(partial(fetch_rows, admin, statement, (query,)))
-            admin.commit()
-            recalls.append(recall([row[0] for row in rows], exact))
-        sweep.append(SweepPoint(ef_search, float(np.mean(recalls)), latency))
-    return sweep
+    return [
+        compare_recall(admin, {"swept": statement}, queries, exacts, ef_search)["swept"]
+        for ef_search in ef_search_values
+    ]
 
 
 def measure_vector_quality(
@@ -513,14 +548,18 @@ def measure_vector_quality(
     rng = np.random.default_rng([seed, 99])
     courses = rng.integers(0, len(data.course_ids), size=queries)
     document_queries = data.document_like(courses)
-    exact_documents = [exact_neighbours(admin, NEAREST_DOCUMENTS, (q,)) for q in document_queries]
+    exact_documents = [
+        exact_neighbours(admin, FULL_PRECISION_DOCUMENTS, {"q": q}) for q in document_queries
+    ]
     sweep = sweep_recall(
         admin, NEAREST_DOCUMENTS, document_queries, exact_documents, ef_search_values
     )
     keyword_queries = data.keyword_like(rng.integers(0, len(data.document_ids), size=queries))
-    exact_keywords = [exact_neighbours(admin, _NEAREST_KEYWORDS, (q,)) for q in keyword_queries]
+    exact_keywords = [
+        exact_neighbours(admin, FULL_PRECISION_KEYWORDS, {"q": q}) for q in keyword_queries
+    ]
     keyword_sweep = sweep_recall(
-        admin, _NEAREST_KEYWORDS, keyword_queries, exact_keywords, ef_search_values
+        admin, NEAREST_KEYWORDS, keyword_queries, exact_keywords, ef_search_values
     )
 
     function_latency = Samples()
