@@ -544,19 +544,17 @@ def add_lock_budget(subparsers: SubParsers) -> None:
 
 
 def _kill_sweep(args: argparse.Namespace) -> int:
-    from sensa_db.benchmark.kill_sweep import WAYS, clean_run, render_markdown, sample_points
+    from sensa_db.benchmark.kill_sweep import WAYS, render_markdown
     from sensa_db.benchmark.kill_sweep import sweep as run_sweep
 
     if args.every < 1:
         raise UsageError("--every must be at least 1")
-    server = _benchmark_server(args.database_url)
-    alembic_ini = alembic_config_path(args.config)
-    points = None
-    if args.every > 1:
-        _, statements = clean_run(server, alembic_ini, template=args.template)
-        points = sample_points(statements, args.every)
     outcomes = run_sweep(
-        server, alembic_ini, points=points, ways=args.ways or WAYS, template=args.template
+        _benchmark_server(args.database_url),
+        alembic_config_path(args.config),
+        every=args.every,
+        ways=args.ways or WAYS,
+        template=args.template,
     )
     print(render_markdown(outcomes))
     return 0 if all(outcome.ok for outcome in outcomes) else 1

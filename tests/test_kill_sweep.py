@@ -1,19 +1,24 @@
 """CI's sample of the kill sweep (``sensa-db kill-sweep`` runs every statement boundary).
 
-Four kills of ``alembic upgrade head`` on empty databases, one at a plain DDL
-statement and one at the first statement of each kind of autocommit step (the
-batched backfill, the constraint validation, the concurrent index build),
-alternating SIGKILL of the runner and pg_terminate_backend of its connection.
+Four kills of an upgrade, each on a clone of the clean run's database at the
+killed revision's parent: one at a plain DDL statement and one at the first
+statement of each kind of autocommit step (the batched backfill, the
+constraint validation, the concurrent index build), alternating SIGKILL of
+the runner and pg_terminate_backend of its connection.
 """
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import URL, make_url
 
-from sensa_db.benchmark.kill_sweep import AUTOCOMMIT_STEPS, clean_run, kill_once, render_markdown
+from sensa_db.benchmark.kill_sweep import (
+    clean_steps,
+    first_autocommit_steps,
+    kill_once,
+    kill_points,
+    render_markdown,
+)
 from tests.postgres import REPO_ROOT, PostgresServer
 
 
@@ -24,21 +29,18 @@ def server(pg_server: PostgresServer) -> URL:
 
 def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL) -> None:
     alembic_ini = REPO_ROOT / "alembic.ini"
-    reference, statements = clean_run(server, alembic_ini)
-    plain_ddl = next(
-        n for n, statement in enumerate(statements, start=1)
-        if n > len(statements) // 3 and statement.startswith("CREATE POLICY")
-    )  # fmt: skip
-    autocommit_steps = [
-        next(n for n, statement in enumerate(statements, start=1) if re.search(kind, statement))
-        for kind in AUTOCOMMIT_STEPS
-    ]
-    points = [plain_ddl, *autocommit_steps]
-    ways = ["sigkill", "terminate"] * 2
-    outcomes = [
-        kill_once(server, alembic_ini, reference, point, way, statements[point - 1])
-        for point, way in zip(points, ways, strict=True)
-    ]
+    with clean_steps(server, alembic_ini) as steps:
+        points = kill_points(steps)
+        plain_ddl = next(
+            point for point in points[len(points) // 3 :]
+            if point.statement.startswith("CREATE POLICY")
+        )  # fmt: skip
+        chosen = [plain_ddl, *first_autocommit_steps(points)]
+        ways = ["sigkill", "terminate"] * 2
+        outcomes = [
+            kill_once(server, alembic_ini, point, way)
+            for point, way in zip(chosen, ways, strict=True)
+        ]
     print(render_markdown(outcomes))
     for outcome in outcomes:
         assert outcome.died, outcome
