@@ -66,7 +66,8 @@ from sqlalchemy.engine import URL
 
 from sensa_db.benchmark.runner import EXTENSIONS_TEMPLATE, conninfo, own_database
 from sensa_db.migration_history import verify
-from sensa_db.migration_safety import APPLICATION_NAME
+from sensa_db.migration_safety import APPLICATION_NAME, tables_to_prelock
+from sensa_db.sql_entities import load_entities
 
 WAYS = ("sigkill", "terminate")
 # A killed runner's backend ends at its next client check (1 s) or write.
@@ -100,7 +101,7 @@ def _forked(work: Callable[[], int]) -> Forked:
                 code = exc.code if isinstance(exc.code, int) else 1
                 if not isinstance(exc.code, int):
                     print(exc.code, file=sys.stderr)
-            except BaseException:  # noqa: BLE001  # any failure is the child's exit code
+            except BaseException:  # any failure is the child's exit code
                 traceback.print_exc()
             finally:
                 sys.stdout.flush()
@@ -119,6 +120,15 @@ def _forked(work: Callable[[], int]) -> Forked:
         out.seek(0)
         err.seek(0)
         return Forked(os.waitstatus_to_exitcode(status), out.read(), err.read())
+
+
+def _warm_env_caches(script: ScriptDirectory) -> None:
+    """Compute here what env.py derives from the package's SQL files and the
+    revisions' syntax trees at every run (both cached by the files' text), so
+    that forked runners inherit it instead of spending seconds on it each."""
+    load_entities()
+    for revision in script.walk_revisions():
+        tables_to_prelock(Path(revision.path), ())
 
 
 def _upgrade_and_die(url: str, alembic_ini: Path, target: str, kill_at: int, way: str) -> int:
@@ -311,7 +321,9 @@ def kill_once(server: URL, alembic_ini: Path, point: KillPoint, way: str) -> Kil
         outcome.problems += [f"after the re-run: {p}" for p in problems]
         outcome.same_schema = normalised_schema(server, dbname) == step.schema
         if not outcome.same_schema:
-            outcome.problems.append(f"the re-run's schema differs from a clean run's at {step.revision}")
+            outcome.problems.append(
+                f"the re-run's schema differs from a clean run's at {step.revision}"
+            )
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -326,6 +338,7 @@ def clean_steps(
     if len(script.get_heads()) != 1:
         raise RuntimeError(f"the kill sweep needs one head, found {script.get_heads()}")
     revisions = [r.revision for r in reversed(list(script.walk_revisions("base", "heads")))]
+    _warm_env_caches(script)
     with ExitStack() as databases:
         parent = databases.enter_context(own_database(server, template, keep=False))
         steps = []
@@ -346,12 +359,30 @@ def clean_steps(
         yield steps
 
 
+def _shared_length(runs: Sequence[Sequence[str]]) -> int:
+    shared = 0
+    for statements in zip(*runs, strict=False):
+        if len(set(statements)) != 1:
+            break
+        shared += 1
+    return shared
+
+
 def kill_points(steps: Sequence[RevisionStep]) -> list[KillPoint]:
-    """Every statement of every clean run, in order."""
+    """Every statement of the chain of clean runs, in order, as in one ``alembic
+    upgrade head`` from empty: the start and the end that every run shares
+    (session settings, the migration lock, the INVALID-index check, its release)
+    only at the first run's start and the last run's end."""
+    runs = [step.statements for step in steps]
+    start = _shared_length(runs) if len(runs) > 1 else 0
+    end = _shared_length([run[::-1] for run in runs]) if len(runs) > 1 else 0
     return [
         KillPoint(step, kill_at)
-        for step in steps
-        for kill_at in range(1, len(step.statements) + 1)
+        for index, step in enumerate(steps)
+        for kill_at in range(
+            1 if index == 0 else start + 1,
+            len(step.statements) + 1 if index == len(steps) - 1 else len(step.statements) - end + 1,
+        )
     ]
 
 
