@@ -412,14 +412,19 @@ def sweep(
     every: int = 1,
     ways: Sequence[str] = WAYS,
     template: str = EXTENSIONS_TEMPLATE,
+    numbers: range | None = None,
     progress: bool = True,
 ) -> list[KillOutcome]:
-    """Kill at every ``every``-th statement of the clean runs (1: all), each of ``ways``."""
+    """Kill at every ``every``-th statement of the clean runs (1: all), each of ``ways``;
+    only at the kill points ``numbers`` (1-based) if given, so that several processes
+    can share a sweep."""
     outcomes = []
     with clean_steps(server, alembic_ini, template=template) as steps:
         points = kill_points(steps)
         chosen = points if every == 1 else sample_points(points, every)
         for number, point in enumerate(chosen, start=1):
+            if numbers is not None and number not in numbers:
+                continue
             for way in ways:
                 outcome = kill_once(server, alembic_ini, point, way)
                 outcomes.append(outcome)
