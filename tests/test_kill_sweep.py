@@ -1,10 +1,11 @@
 """CI's sample of the kill sweep (``sensa-db kill-sweep`` runs every statement boundary).
 
 Four kills of an upgrade, each on a clone of the clean run's database at the
-killed revision's parent: one at a plain DDL statement and one at the first
-statement of each kind of autocommit step (the batched backfill, the
-constraint validation, the concurrent index build), alternating SIGKILL of
-the runner and pg_terminate_backend of its connection.
+killed revision's parent: one at a plain DDL statement (a policy of the
+concept-map owner revisions) and one at the first statement of each kind of
+autocommit step (the batched backfill, the constraint validation, the
+concurrent index build), alternating SIGKILL of the runner and
+pg_terminate_backend of its connection. Only those revisions get clean runs.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ import pytest
 from sqlalchemy import URL, make_url
 
 from sensa_db.benchmark.kill_sweep import (
+    AUTOCOMMIT_STEPS,
     clean_steps,
     first_autocommit_steps,
+    first_revisions_with,
     kill_once,
     kill_points,
     render_markdown,
 )
 from tests.postgres import REPO_ROOT, PostgresServer
+
+POLICIES_REVISION = "9d2c41e07b35"
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +34,13 @@ def server(pg_server: PostgresServer) -> URL:
 
 def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL) -> None:
     alembic_ini = REPO_ROOT / "alembic.ini"
-    with clean_steps(server, alembic_ini) as steps:
+    revisions = {POLICIES_REVISION, *first_revisions_with(alembic_ini, AUTOCOMMIT_STEPS)}
+    with clean_steps(server, alembic_ini, revisions=revisions) as steps:
         points = kill_points(steps)
         plain_ddl = next(
-            point for point in points[len(points) // 3 :]
-            if point.statement.startswith("CREATE POLICY")
+            point for point in points
+            if point.step.revision == POLICIES_REVISION
+            and point.statement.startswith("CREATE POLICY")
         )  # fmt: skip
         chosen = [plain_ddl, *first_autocommit_steps(points)]
         ways = ["sigkill", "terminate"] * 2

@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -330,19 +330,22 @@ def kill_once(server: URL, alembic_ini: Path, point: KillPoint, way: str) -> Kil
 
 @contextmanager
 def clean_steps(
-    server: URL, alembic_ini: Path, *, template: str = EXTENSIONS_TEMPLATE
+    server: URL,
+    alembic_ini: Path,
+    *,
+    template: str = EXTENSIONS_TEMPLATE,
+    revisions: Collection[str] | None = None,
 ) -> Iterator[list[RevisionStep]]:
-    """The clean runs, one per revision from empty to head; their databases live
-    until the context ends."""
+    """The clean runs, one per revision from empty to head (or per revision of
+    ``revisions``); their databases live until the context ends."""
     script = ScriptDirectory.from_config(Config(str(alembic_ini)))
     if len(script.get_heads()) != 1:
         raise RuntimeError(f"the kill sweep needs one head, found {script.get_heads()}")
-    revisions = [r.revision for r in reversed(list(script.walk_revisions("base", "heads")))]
+    chain = [r.revision for r in reversed(list(script.walk_revisions("base", "heads")))]
     _warm_env_caches(script)
     with ExitStack() as databases:
-        parent = databases.enter_context(own_database(server, template, keep=False))
-        steps = []
-        for revision in revisions:
+
+        def upgraded(parent: str, revision: str) -> tuple[str, tuple[str, ...]]:
             database = databases.enter_context(own_database(server, parent, keep=False))
             url = conninfo(server, database)
             run = _forked(partial(_upgrade_and_die, url, alembic_ini, revision, 0, "sigkill"))
@@ -350,13 +353,33 @@ def clean_steps(
                 raise RuntimeError(
                     f"the clean upgrade to {revision} failed: {run.stderr.strip()[-2000:]}"
                 )
-            statements = tuple(
-                line.split("\t", 1)[1] for line in run.stdout.splitlines() if "\t" in line
-            )
+            statements = [line.split("\t", 1) for line in run.stdout.splitlines()]
+            return database, tuple(parts[1] for parts in statements if len(parts) == 2)
+
+        empty = databases.enter_context(own_database(server, template, keep=False))
+        steps: list[RevisionStep] = []
+        parent, at = empty, None
+        for previous, revision in zip([None, *chain], chain, strict=False):
+            if revisions is not None and revision not in revisions:
+                continue
+            if at != previous and previous is not None:
+                # A sample: the revision's parent in one run from empty.
+                parent, _ = upgraded(empty, previous)
+            database, statements = upgraded(parent, revision)
             schema = normalised_schema(server, database)
             steps.append(RevisionStep(revision, parent, database, statements, schema))
-            parent = database
+            parent, at = database, revision
         yield steps
+
+
+def first_revisions_with(alembic_ini: Path, patterns: Sequence[str]) -> list[str]:
+    """For each pattern, the first revision whose file matches it."""
+    script = ScriptDirectory.from_config(Config(str(alembic_ini)))
+    chain = list(reversed(list(script.walk_revisions("base", "heads"))))
+    return [
+        next(r.revision for r in chain if re.search(pattern, Path(r.path).read_text()))
+        for pattern in patterns
+    ]
 
 
 def _shared_length(runs: Sequence[Sequence[str]]) -> int:
