@@ -50,7 +50,7 @@ def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL
         ]
     print(render_markdown(outcomes))
     for outcome in outcomes:
-        assert outcome.died, outcome
+        assert outcome.reached, outcome
         assert outcome.leftover_sessions == 0, outcome
         assert outcome.locks_held == 0, outcome
         assert outcome.consistent_after_kill, outcome.problems

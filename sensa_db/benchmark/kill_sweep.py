@@ -70,6 +70,9 @@ from sensa_db.migration_safety import APPLICATION_NAME, tables_to_prelock
 from sensa_db.sql_entities import load_entities
 
 WAYS = ("sigkill", "terminate")
+# The runner's line just before it kills: a terminated connection need not end
+# the run (the migration lock's, just before its unlock, changes nothing).
+KILLING = "killing here"
 # A killed runner's backend ends at its next client check (1 s) or write.
 LEFTOVER_SECONDS = 30.0
 RUN_TIMEOUT_SECONDS = 600.0
@@ -150,6 +153,7 @@ def _upgrade_and_die(url: str, alembic_ini: Path, target: str, kill_at: int, way
         print(f"{executed}\t{' '.join(statement.split())[:120]}", flush=True)
         if executed != kill_at:
             return
+        print(KILLING, flush=True)
         if way == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
         with psycopg.connect(url, autocommit=True) as killer:
@@ -221,7 +225,7 @@ class KillOutcome:
     kill_at: int
     way: str
     statement: str
-    died: bool
+    reached: bool
     leftover_sessions: int = 0
     locks_held: int = 0
     invalid_after_kill: int = 0
@@ -236,7 +240,7 @@ class KillOutcome:
     @property
     def ok(self) -> bool:
         return (
-            self.died
+            self.reached
             and self.leftover_sessions == 0
             and self.locks_held == 0
             and self.consistent_after_kill
@@ -301,9 +305,13 @@ def kill_once(server: URL, alembic_ini: Path, point: KillPoint, way: str) -> Kil
             partial(_upgrade_and_die, url, alembic_ini, step.revision, point.kill_at, way)
         )
         outcome = KillOutcome(
-            step.revision, point.kill_at, way, point.statement, died=killed.returncode != 0
+            step.revision,
+            point.kill_at,
+            way,
+            point.statement,
+            reached=KILLING in killed.stdout.splitlines(),
         )
-        if not outcome.died:
+        if not outcome.reached:
             outcome.problems.append("the runner was not killed: the kill point was never reached")
         with psycopg.connect(url, autocommit=True) as owner:
             outcome.leftover_sessions = _wait_for_no_runner(owner)
