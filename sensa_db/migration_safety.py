@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
@@ -356,12 +357,24 @@ class PrelockTimeoutError(RuntimeError):
 LOCK_TABLES_CONSTANT = "LOCK_TABLES"
 
 
+@cache
+def _syntax_tree(source: str, filename: str) -> ast.Module:
+    # Keyed by the file's text, so an edited file is parsed again. Parsing every
+    # revision costs about a second; a process that runs many upgrades (the
+    # kill sweep's forked runners) parses each once.
+    return ast.parse(source, filename=filename)
+
+
+def _revision_tree(path: Path) -> ast.Module:
+    return _syntax_tree(path.read_text(), str(path))
+
+
 def revision_constant(path: Path, name: str) -> object:
     """The literal value of ``name`` at the top of the revision file ``path``, else None.
 
     Read from the syntax tree, never imported: a revision is not run to learn about it.
     """
-    for node in ast.parse(path.read_text(), filename=str(path)).body:
+    for node in _revision_tree(path).body:
         target: ast.expr
         if isinstance(node, ast.AnnAssign):
             target, value = node.target, node.value
@@ -377,6 +390,30 @@ def revision_constant(path: Path, name: str) -> object:
                     f"{path.name}: {name} must be a literal (a tuple, a dict, a string)"
                 ) from None
     return None
+
+
+@cache
+def _code_strings(source: str, filename: str) -> str | None:
+    """The strings a revision's code holds, joined; None for one with an autocommit_block.
+
+    Cached by text, as :func:`_syntax_tree`: walking the tree is most of the cost.
+    """
+    tree = _syntax_tree(source, filename)
+    if any(
+        isinstance(node, ast.Attribute) and node.attr == "autocommit_block"
+        for node in ast.walk(tree)
+    ):
+        return None
+    # The tables its code names in strings (SQL, entity names, table tuples);
+    # not its docstring or comments, which may mention any table.
+    docstring = ast.get_docstring(tree, clean=False)
+    return " ".join(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value != docstring
+    )
 
 
 def tables_to_prelock(path: Path, tables_children_first: Sequence[str]) -> list[str]:
@@ -399,22 +436,9 @@ def tables_to_prelock(path: Path, tables_children_first: Sequence[str]) -> list[
                 f"{path.name}: {LOCK_TABLES_CONSTANT} must be a tuple of table names"
             )
         return [table for table in tables_children_first if table in declared]
-    tree = ast.parse(path.read_text(), filename=str(path))
-    if any(
-        isinstance(node, ast.Attribute) and node.attr == "autocommit_block"
-        for node in ast.walk(tree)
-    ):
+    strings = _code_strings(path.read_text(), str(path))
+    if strings is None:
         return []
-    # The tables its code names in strings (SQL, entity names, table tuples);
-    # not its docstring or comments, which may mention any table.
-    docstring = ast.get_docstring(tree, clean=False)
-    strings = " ".join(
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and node.value != docstring
-    )
     return [
         table for table in tables_children_first if re.search(rf"\b{table}\b", strings) is not None
     ]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
@@ -364,17 +365,26 @@ def check_load_order(declared: list[DeclaredEntity]) -> None:
 def load_declared_entities() -> list[DeclaredEntity]:
     """Every function, trigger and policy the package declares, in load order, documented."""
     root = resources.files("sensa_db")
-    declared: list[DeclaredEntity] = []
-    for directory in SQL_DIRECTORIES:
-        folder = root.joinpath(directory)
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir(), key=lambda p: p.name):
-            if path.name.endswith(".sql"):
-                declared.extend(
-                    DeclaredEntity(parse_entity(statement), doc, f"{directory}/{path.name}")
-                    for statement, doc in split_documented_statements(path.read_text())
-                )
+    files = tuple(
+        (f"{directory}/{path.name}", path.read_text())
+        for directory in SQL_DIRECTORIES
+        if root.joinpath(directory).is_dir()
+        for path in sorted(root.joinpath(directory).iterdir(), key=lambda p: p.name)
+        if path.name.endswith(".sql")
+    )
+    return list(_declared_in(files))
+
+
+@cache
+def _declared_in(files: tuple[tuple[str, str], ...]) -> tuple[DeclaredEntity, ...]:
+    # Keyed by the files' text. Parsing and checking them costs about a second;
+    # a process that runs many upgrades (the kill sweep's forked runners, each
+    # loading env.py) does it once.
+    declared = [
+        DeclaredEntity(parse_entity(statement), doc, source)
+        for source, sql_text in files
+        for statement, doc in split_documented_statements(sql_text)
+    ]
     for item in declared:
         if escape_for_text(item.entity.verbatim_definition) is None:
             raise SQLDeclarationError(
@@ -382,7 +392,7 @@ def load_declared_entities() -> list[DeclaredEntity]:
                 " that SQLAlchemy's text() cannot pass on unchanged"
             )
     check_load_order(declared)
-    return declared
+    return tuple(declared)
 
 
 def load_entities() -> list[SQLEntity]:

@@ -1,9 +1,11 @@
 """CI's sample of the kill sweep (``sensa-db kill-sweep`` runs every statement boundary).
 
-Four kills of ``alembic upgrade head`` on empty databases, one at a plain DDL
-statement and one at the first statement of each kind of autocommit step (the
-batched backfill, the constraint validation, the concurrent index build),
-alternating SIGKILL of the runner and pg_terminate_backend of its connection.
+Four kills of an upgrade, each on a clone of the clean run's database at the
+killed revision's parent: one at a plain DDL statement (a policy of the
+concept-map owner revisions) and one at the first statement of each kind of
+autocommit step (the batched backfill, the constraint validation, the
+concurrent index build), alternating SIGKILL of the runner and
+pg_terminate_backend of its connection. Only those revisions get clean runs.
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ from sqlalchemy import URL, make_url
 
 from sensa_db_tools.benchmark.kill_sweep import (
     AUTOCOMMIT_STEPS,
-    clean_run,
+    KillPoint,
+    clean_steps,
+    first_autocommit_steps,
+    first_revisions_with,
     kill_once,
+    kill_points,
     render_markdown,
 )
 from tests.postgres import REPO_ROOT, PostgresServer
+
+POLICIES_REVISION = "9d2c41e07b35"
 
 
 @pytest.fixture(scope="module")
@@ -29,24 +37,23 @@ def server(pg_server: PostgresServer) -> URL:
 
 def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL) -> None:
     alembic_ini = REPO_ROOT / "alembic.ini"
-    reference, statements = clean_run(server, alembic_ini)
-    plain_ddl = next(
-        n for n, statement in enumerate(statements, start=1)
-        if n > len(statements) // 3 and statement.startswith("CREATE POLICY")
-    )  # fmt: skip
-    autocommit_steps = [
-        next(n for n, statement in enumerate(statements, start=1) if re.search(kind, statement))
-        for kind in AUTOCOMMIT_STEPS
-    ]
-    points = [plain_ddl, *autocommit_steps]
-    ways = ["sigkill", "terminate"] * 2
-    outcomes = [
-        kill_once(server, alembic_ini, reference, point, way, statements[point - 1])
-        for point, way in zip(points, ways, strict=True)
-    ]
+    revisions = {POLICIES_REVISION, *first_revisions_with(alembic_ini, AUTOCOMMIT_STEPS)}
+    with clean_steps(server, alembic_ini, revisions=revisions) as steps:
+        points = kill_points(steps)
+        plain_ddl = next(
+            point for point in points
+            if point.step.revision == POLICIES_REVISION
+            and point.statement.startswith("CREATE POLICY")
+        )  # fmt: skip
+        chosen = [plain_ddl, *first_autocommit_steps(points)]
+        ways = ["sigkill", "terminate"] * 2
+        outcomes = [
+            kill_once(server, alembic_ini, point, way)
+            for point, way in zip(chosen, ways, strict=True)
+        ]
     print(render_markdown(outcomes))
     for outcome in outcomes:
-        assert outcome.died, outcome
+        assert outcome.reached, outcome
         assert outcome.leftover_sessions == 0, outcome
         assert outcome.locks_held == 0, outcome
         assert outcome.consistent_after_kill, outcome.problems
@@ -61,6 +68,7 @@ def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL
 # renamed), before the function switch (both indexes), before the old index's
 # drop (the function switched), and after the keywords' last step
 # (alembic_version not yet moved).
+HALF_PRECISION_REVISION = "52a077888982"
 HALF_PRECISION_STEPS = (
     r"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_processed_docs_embedding ",
     r'CREATE OR REPLACE FUNCTION "public"\."find_similar_documents"',
@@ -71,24 +79,20 @@ LAST_HALF_PRECISION_STEP = r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywo
 
 def test_the_halfvec_index_swap_reruns_after_a_kill_between_its_steps(server: URL) -> None:
     alembic_ini = REPO_ROOT / "alembic.ini"
-    reference, statements = clean_run(server, alembic_ini)
-    numbered = list(enumerate(statements, start=1))
-    start = next(n for n, statement in numbered if "DO $retire$" in statement)
-    points = [
-        next(n for n, statement in numbered[start:] if re.search(step, statement))
-        for step in HALF_PRECISION_STEPS
-    ]
-    points.append(
-        next(
-            n for n, statement in numbered[start:] if re.search(LAST_HALF_PRECISION_STEP, statement)
-        )
-        + 1
-    )
-    assert points == sorted(points), points
-    ways = ["sigkill", "terminate"] * 2
-    outcomes = [
-        kill_once(server, alembic_ini, reference, point, way, statements[point - 1])
-        for point, way in zip(points, ways, strict=True)
-    ]
+    with clean_steps(server, alembic_ini, revisions={HALF_PRECISION_REVISION}) as steps:
+        points = kill_points(steps)
+
+        def first(pattern: str) -> KillPoint:
+            return next(point for point in points if re.search(pattern, point.statement))
+
+        chosen = [first(step) for step in HALF_PRECISION_STEPS]
+        chosen.append(points[points.index(first(LAST_HALF_PRECISION_STEP)) + 1])
+        positions = [points.index(point) for point in chosen]
+        assert positions == sorted(positions), positions
+        ways = ["sigkill", "terminate"] * 2
+        outcomes = [
+            kill_once(server, alembic_ini, point, way)
+            for point, way in zip(chosen, ways, strict=True)
+        ]
     print(render_markdown(outcomes))
     assert [outcome.problems for outcome in outcomes if not outcome.ok] == []

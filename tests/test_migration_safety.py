@@ -18,7 +18,7 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from sensa_db.migration_safety import APPLICATION_NAME, MIGRATION_LOCK_KEY
+from sensa_db.migration_safety import APPLICATION_NAME, MIGRATION_LOCK_KEY, tables_to_prelock
 from sensa_db.security import ADMIN_ROLE
 from tests.alembic_sandbox import AlembicSandbox, repository_head, run_alembic
 from tests.catalog import snapshot
@@ -375,6 +375,23 @@ def test_an_index_left_invalid_by_a_killed_build_is_rebuilt_by_the_next_run(
     assert "rebuilding INVALID index idx_users_email_killed" in result.stderr
     with connected(migrated_database) as connection:
         assert connection.scalar(index_valid) is True
+
+
+def test_a_revision_edited_in_place_is_read_again_for_the_tables_it_locks(
+    tmp_path: Path,
+) -> None:
+    # What env.py reads from a revision's syntax tree is cached by the file's
+    # text (the kill sweep's forked runners inherit it): an edit is read anew.
+    sandbox = AlembicSandbox(tmp_path)
+    order = ["keywords", "chapters", "processed_documents"]
+    path = sandbox.add_revision(
+        "e6e6e6e6e6e6", upgrade="op.execute('ALTER TABLE keywords ADD COLUMN note text')"
+    )
+    assert tables_to_prelock(path, order) == ["keywords"]
+    sandbox.add_revision(
+        "e6e6e6e6e6e6", upgrade="op.execute('ALTER TABLE chapters ADD COLUMN note text')"
+    )
+    assert tables_to_prelock(path, order) == ["chapters"]
 
 
 def _ignore_errors(function: Callable[..., object], *args: object) -> None:

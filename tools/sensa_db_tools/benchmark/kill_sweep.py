@@ -1,8 +1,14 @@
-"""The kill sweep: ``alembic upgrade head`` killed at a statement boundary, then run again.
+"""The kill sweep: ``alembic upgrade`` killed at a statement boundary, then run again.
 
-For each kill point N and each way of dying, a fresh database from the
-extensions template is upgraded by a runner process (``python -m
-sensa_db_tools.benchmark.kill_sweep run``) that goes through the real env.py (the
+A clean run first builds one database per revision boundary: the empty
+database cloned from the extensions template, then, for each revision R in
+order, a clone of the database at R's parent upgraded to R. Each of these
+clean runs records its statements and the normalised ``pg_dump
+--schema-only`` of the database it leaves.
+
+For each statement N of revision R's run and each way of dying, a clone of the
+database at R's parent (``CREATE DATABASE ... TEMPLATE``, about a second) is
+upgraded to R by a runner process that goes through the real env.py (the
 migration lock, lock retries, one transaction per revision) and dies just
 before its N-th SQL statement: by SIGKILL of itself, or by
 ``pg_terminate_backend`` of the connection about to run the statement. No
@@ -12,9 +18,24 @@ SQLAlchemy ``before_cursor_execute`` listener on the engine it hands env.py.
 After each kill the sweep checks what was left (no session of the dead runner,
 no lock held in the database, the INVALID indexes counted, migrations_log
 consistent with alembic_version per ``sensa-db verify``), runs ``alembic
-upgrade head`` again as a deploy would, and checks the result: success, no
-INVALID index, migrations_log consistent, and the same normalised ``pg_dump
---schema-only`` as a clean run.
+upgrade R`` again through the command-line path of env.py, as a deploy would,
+and checks the result: success, no INVALID index, migrations_log consistent,
+and the same normalised schema as the clean run left at R.
+
+Why R and not head: env.py applies one revision per transaction, and what it
+executes up to R's commit does not depend on the target. A kill inside R's run
+can only leave residue of R, since the revisions before it are committed (the
+clean database at R's parent) and those after it never began. Comparing at R
+is the same test as at head, and a stricter one: no later revision can mask
+what R's re-run left. The clean runs themselves chain from empty to head, so
+every revision's kills together cover every statement of an ``alembic upgrade
+head`` from empty, plus each run's start and end at every revision boundary.
+
+Runners and re-runs are processes forked from the sweep, which has already
+imported alembic, SQLAlchemy and psycopg and holds no connection while it
+forks: each is a separate process with its own connections that SIGKILL ends
+like any other, without paying the interpreter's start-up (most of a kill's
+cost when each was a fresh ``python``).
 """
 
 from __future__ import annotations
@@ -26,9 +47,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +65,81 @@ from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL
 
 from sensa_db.migration_history import verify
-from sensa_db.migration_safety import APPLICATION_NAME
+from sensa_db.migration_safety import APPLICATION_NAME, tables_to_prelock
+from sensa_db.sql_entities import load_entities
 from sensa_db_tools.benchmark.loading import benchmark_database
 from sensa_db_tools.local_cluster import EXTENSIONS_TEMPLATE, conninfo
 
 WAYS = ("sigkill", "terminate")
-STATEMENTS_LINE = "statements executed:"
+# The runner's line just before it kills: a terminated connection need not end
+# the run (the migration lock's, just before its unlock, changes nothing).
+KILLING = "killing here"
 # A killed runner's backend ends at its next client check (1 s) or write.
 LEFTOVER_SECONDS = 30.0
+RUN_TIMEOUT_SECONDS = 600.0
 
 
-def _run(url: str, alembic_ini: Path, kill_at: int, way: str) -> int:
-    """Upgrade ``url`` to head through env.py; die before statement ``kill_at`` (0: never)."""
+@dataclass(frozen=True)
+class Forked:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _forked(work: Callable[[], int]) -> Forked:
+    """Run ``work`` in a child process forked from this one; its exit code and output.
+
+    The caller holds no open connection: the child opens its own.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover  # the child, measured by what it leaves
+            code = 1
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                code = work()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+                if not isinstance(exc.code, int):
+                    print(exc.code, file=sys.stderr)
+            except BaseException:  # any failure is the child's exit code
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+                break
+            time.sleep(0.01)
+        out.seek(0)
+        err.seek(0)
+        return Forked(os.waitstatus_to_exitcode(status), out.read(), err.read())
+
+
+def _warm_env_caches(script: ScriptDirectory) -> None:
+    """Compute here what env.py derives from the package's SQL files and the
+    revisions' syntax trees at every run (both cached by the files' text), so
+    that forked runners inherit it instead of spending seconds on it each."""
+    load_entities()
+    for revision in script.walk_revisions():
+        tables_to_prelock(Path(revision.path), ())
+
+
+def _upgrade_and_die(url: str, alembic_ini: Path, target: str, kill_at: int, way: str) -> int:
+    """Upgrade ``url`` to ``target`` through env.py; die before statement ``kill_at`` (0: never).
+
+    Prints each statement on its own line, numbered.
+    """
     engine = create_engine(
         url.replace("postgresql://", "postgresql+psycopg://", 1),
         poolclass=pool.NullPool,
@@ -66,6 +154,7 @@ def _run(url: str, alembic_ini: Path, kill_at: int, way: str) -> int:
         print(f"{executed}\t{' '.join(statement.split())[:120]}", flush=True)
         if executed != kill_at:
             return
+        print(KILLING, flush=True)
         if way == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
         with psycopg.connect(url, autocommit=True) as killer:
@@ -77,26 +166,17 @@ def _run(url: str, alembic_ini: Path, kill_at: int, way: str) -> int:
     config.attributes["configure_logger"] = False
     config.attributes["connection"] = engine
     try:
-        command.upgrade(config, "head")
+        command.upgrade(config, target)
     finally:
         engine.dispose()
-    print(f"{STATEMENTS_LINE} {executed}", flush=True)
     return 0
 
 
-def _runner(
-    url: str, alembic_ini: Path, kill_at: int, way: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603  # our own interpreter and module
-        [
-            sys.executable, "-m", "sensa_db_tools.benchmark.kill_sweep", "run",
-            "--url", url, "--config", str(alembic_ini), "--kill-at", str(kill_at), "--way", way,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )  # fmt: skip
+def _upgrade_as_deploy(url: str, alembic_ini: Path, target: str) -> int:
+    """``alembic -x url=... upgrade <target>``: env.py's command-line path, its own engine."""
+    config = Config(str(alembic_ini), cmd_opts=argparse.Namespace(x=[f"url={url}"]))
+    command.upgrade(config, target)
+    return 0
 
 
 def normalised_schema(server: URL, dbname: str) -> str:
@@ -119,12 +199,34 @@ def normalised_schema(server: URL, dbname: str) -> str:
     return "\n".join(kept)
 
 
+@dataclass(frozen=True)
+class RevisionStep:
+    """A clean ``alembic upgrade <revision>`` from the database at its parent."""
+
+    revision: str
+    parent_database: str
+    database: str
+    statements: tuple[str, ...]
+    schema: str
+
+
+@dataclass(frozen=True)
+class KillPoint:
+    step: RevisionStep
+    kill_at: int
+
+    @property
+    def statement(self) -> str:
+        return self.step.statements[self.kill_at - 1]
+
+
 @dataclass
 class KillOutcome:
+    revision: str
     kill_at: int
     way: str
     statement: str
-    died: bool
+    reached: bool
     leftover_sessions: int = 0
     locks_held: int = 0
     invalid_after_kill: int = 0
@@ -133,12 +235,13 @@ class KillOutcome:
     invalid_after_rerun: int = 0
     consistent_after_rerun: bool = False
     same_schema: bool = False
+    seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (
-            self.died
+            self.reached
             and self.leftover_sessions == 0
             and self.locks_held == 0
             and self.consistent_after_kill
@@ -160,7 +263,7 @@ def _wait_for_no_runner(owner: psycopg.Connection[Any]) -> int:
         left = int(row[0]) if row else 0
         if left == 0 or time.monotonic() > deadline:
             return left
-        time.sleep(0.1)
+        time.sleep(0.05)
 
 
 def _count(owner: psycopg.Connection[Any], query: str) -> int:
@@ -191,23 +294,25 @@ def _consistent(owner_url: str, script: ScriptDirectory) -> tuple[bool, list[str
     return not problems, problems
 
 
-def kill_once(
-    server: URL,
-    alembic_ini: Path,
-    reference: str,
-    kill_at: int,
-    way: str,
-    statement: str,
-    *,
-    template: str = EXTENSIONS_TEMPLATE,
-) -> KillOutcome:
-    """One kill point: a fresh database, the killed upgrade, the checks, the re-run."""
+def kill_once(server: URL, alembic_ini: Path, point: KillPoint, way: str) -> KillOutcome:
+    """One kill point: a clone of the database at the revision's parent, the killed
+    upgrade, the checks, the re-run, the comparison with the clean run."""
+    started = time.perf_counter()
     script = ScriptDirectory.from_config(Config(str(alembic_ini)))
-    with benchmark_database(server, template, keep=False) as dbname:
+    step = point.step
+    with benchmark_database(server, step.parent_database, keep=False) as dbname:
         url = conninfo(server, dbname)
-        killed = _runner(url, alembic_ini, kill_at, way)
-        outcome = KillOutcome(kill_at, way, statement, died=killed.returncode != 0)
-        if not outcome.died:
+        killed = _forked(
+            partial(_upgrade_and_die, url, alembic_ini, step.revision, point.kill_at, way)
+        )
+        outcome = KillOutcome(
+            step.revision,
+            point.kill_at,
+            way,
+            point.statement,
+            reached=KILLING in killed.stdout.splitlines(),
+        )
+        if not outcome.reached:
             outcome.problems.append("the runner was not killed: the kill point was never reached")
         with psycopg.connect(url, autocommit=True) as owner:
             outcome.leftover_sessions = _wait_for_no_runner(owner)
@@ -215,11 +320,7 @@ def kill_once(
             outcome.invalid_after_kill = _count(owner, _INVALID_INDEXES)
         outcome.consistent_after_kill, problems = _consistent(url, script)
         outcome.problems += [f"after the kill: {p}" for p in problems]
-        rerun = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "alembic", "-c", str(alembic_ini), "-x", f"url={url}",
-             "upgrade", "head"],
-            capture_output=True, text=True, check=False, timeout=600,
-        )  # fmt: skip
+        rerun = _forked(partial(_upgrade_as_deploy, url, alembic_ini, step.revision))
         outcome.rerun_ok = rerun.returncode == 0
         if not outcome.rerun_ok:
             outcome.problems.append(f"the re-run failed: {rerun.stderr.strip()[-500:]}")
@@ -227,94 +328,163 @@ def kill_once(
             outcome.invalid_after_rerun = _count(owner, _INVALID_INDEXES)
         outcome.consistent_after_rerun, problems = _consistent(url, script)
         outcome.problems += [f"after the re-run: {p}" for p in problems]
-        outcome.same_schema = normalised_schema(server, dbname) == reference
+        outcome.same_schema = normalised_schema(server, dbname) == step.schema
         if not outcome.same_schema:
-            outcome.problems.append("the re-run's schema differs from a clean run's")
+            outcome.problems.append(
+                f"the re-run's schema differs from a clean run's at {step.revision}"
+            )
+    outcome.seconds = time.perf_counter() - started
     return outcome
 
 
-def clean_run(
-    server: URL, alembic_ini: Path, *, template: str = EXTENSIONS_TEMPLATE
-) -> tuple[str, list[str]]:
-    """A clean upgrade through the runner: its normalised schema and its statements in order."""
-    with benchmark_database(server, template, keep=False) as dbname:
-        run = _runner(conninfo(server, dbname), alembic_ini, 0, "sigkill")
-        if run.returncode != 0:
-            raise RuntimeError(f"the clean upgrade failed: {run.stderr.strip()[-2000:]}")
-        statements = [line.split("\t", 1)[1] for line in run.stdout.splitlines() if "\t" in line]
-        return normalised_schema(server, dbname), statements
+@contextmanager
+def clean_steps(
+    server: URL,
+    alembic_ini: Path,
+    *,
+    template: str = EXTENSIONS_TEMPLATE,
+    revisions: Collection[str] | None = None,
+) -> Iterator[list[RevisionStep]]:
+    """The clean runs, one per revision from empty to head (or per revision of
+    ``revisions``); their databases live until the context ends."""
+    script = ScriptDirectory.from_config(Config(str(alembic_ini)))
+    if len(script.get_heads()) != 1:
+        raise RuntimeError(f"the kill sweep needs one head, found {script.get_heads()}")
+    chain = [r.revision for r in reversed(list(script.walk_revisions("base", "heads")))]
+    _warm_env_caches(script)
+    with ExitStack() as databases:
+
+        def upgraded(parent: str, revision: str) -> tuple[str, tuple[str, ...]]:
+            database = databases.enter_context(benchmark_database(server, parent, keep=False))
+            url = conninfo(server, database)
+            run = _forked(partial(_upgrade_and_die, url, alembic_ini, revision, 0, "sigkill"))
+            if run.returncode != 0:
+                raise RuntimeError(
+                    f"the clean upgrade to {revision} failed: {run.stderr.strip()[-2000:]}"
+                )
+            statements = [line.split("\t", 1) for line in run.stdout.splitlines()]
+            return database, tuple(parts[1] for parts in statements if len(parts) == 2)
+
+        empty = databases.enter_context(benchmark_database(server, template, keep=False))
+        steps: list[RevisionStep] = []
+        parent, at = empty, None
+        for previous, revision in zip([None, *chain], chain, strict=False):
+            if revisions is not None and revision not in revisions:
+                continue
+            if at != previous and previous is not None:
+                # A sample: the revision's parent in one run from empty.
+                parent, _ = upgraded(empty, previous)
+            database, statements = upgraded(parent, revision)
+            schema = normalised_schema(server, database)
+            steps.append(RevisionStep(revision, parent, database, statements, schema))
+            parent, at = database, revision
+        yield steps
+
+
+def first_revisions_with(alembic_ini: Path, patterns: Sequence[str]) -> list[str]:
+    """For each pattern, the first revision whose file matches it."""
+    script = ScriptDirectory.from_config(Config(str(alembic_ini)))
+    chain = list(reversed(list(script.walk_revisions("base", "heads"))))
+    return [
+        next(r.revision for r in chain if re.search(pattern, Path(r.path).read_text()))
+        for pattern in patterns
+    ]
+
+
+def _shared_length(runs: Sequence[Sequence[str]]) -> int:
+    shared = 0
+    for statements in zip(*runs, strict=False):
+        if len(set(statements)) != 1:
+            break
+        shared += 1
+    return shared
+
+
+def kill_points(steps: Sequence[RevisionStep]) -> list[KillPoint]:
+    """Every statement of the chain of clean runs, in order, as in one ``alembic
+    upgrade head`` from empty: the start and the end that every run shares
+    (session settings, the migration lock, the INVALID-index check, its release)
+    only at the first run's start and the last run's end."""
+    runs = [step.statements for step in steps]
+    start = _shared_length(runs) if len(runs) > 1 else 0
+    end = _shared_length([run[::-1] for run in runs]) if len(runs) > 1 else 0
+    return [
+        KillPoint(step, kill_at)
+        for index, step in enumerate(steps)
+        for kill_at in range(
+            1 if index == 0 else start + 1,
+            len(step.statements) + 1 if index == len(steps) - 1 else len(step.statements) - end + 1,
+        )
+    ]
 
 
 # The steps of autocommit blocks a re-run must repair, sampled first by CI.
 AUTOCOMMIT_STEPS = (r"\$backfill\$", r"VALIDATE CONSTRAINT", r"CREATE INDEX CONCURRENTLY")
 
 
-def sample_points(statements: Sequence[str], every: int) -> list[int]:
-    """Kill points: every ``every``-th statement, plus the first of each kind of
-    autocommit step (backfill, validation, concurrent build)."""
-    firsts = [
-        next(n for n, statement in enumerate(statements, start=1) if re.search(kind, statement))
+def first_autocommit_steps(points: Sequence[KillPoint]) -> list[KillPoint]:
+    """The first kill point at each kind of autocommit step (backfill, validation,
+    concurrent build)."""
+    return [
+        next(point for point in points if re.search(kind, point.statement))
         for kind in AUTOCOMMIT_STEPS
     ]
-    return sorted(set(range(1, len(statements) + 1, max(1, every))) | set(firsts))
+
+
+def sample_points(points: Sequence[KillPoint], every: int) -> list[KillPoint]:
+    """Every ``every``-th kill point, plus the first of each kind of autocommit step."""
+    chosen = set(points[:: max(1, every)]) | set(first_autocommit_steps(points))
+    return [point for point in points if point in chosen]
 
 
 def sweep(
     server: URL,
     alembic_ini: Path,
     *,
-    points: Sequence[int] | None = None,
+    every: int = 1,
     ways: Sequence[str] = WAYS,
     template: str = EXTENSIONS_TEMPLATE,
+    numbers: range | None = None,
     progress: bool = True,
 ) -> list[KillOutcome]:
-    """Kill at ``points`` (default: every statement of a clean upgrade), each of ``ways``."""
-    reference, statements = clean_run(server, alembic_ini, template=template)
-    chosen = points if points is not None else range(1, len(statements) + 1)
+    """Kill at every ``every``-th statement of the clean runs (1: all), each of ``ways``;
+    only at the kill points ``numbers`` (1-based) if given, so that several processes
+    can share a sweep."""
     outcomes = []
-    for kill_at in chosen:
-        for way in ways:
-            outcome = kill_once(
-                server, alembic_ini, reference, kill_at, way, statements[kill_at - 1],
-                template=template,
-            )  # fmt: skip
-            outcomes.append(outcome)
-            if progress:
-                print(
-                    f"{kill_at}/{len(statements)} {way}: {'ok' if outcome.ok else 'FAIL'}"
-                    f" {outcome.statement[:60]!r} {'; '.join(outcome.problems)}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    with clean_steps(server, alembic_ini, template=template) as steps:
+        points = kill_points(steps)
+        chosen = points if every == 1 else sample_points(points, every)
+        for number, point in enumerate(chosen, start=1):
+            if numbers is not None and number not in numbers:
+                continue
+            for way in ways:
+                outcome = kill_once(server, alembic_ini, point, way)
+                outcomes.append(outcome)
+                if progress:
+                    print(
+                        f"{number}/{len(chosen)} {point.step.revision}:{point.kill_at} {way}:"
+                        f" {'ok' if outcome.ok else 'FAIL'} {outcome.seconds:.1f} s"
+                        f" {outcome.statement[:60]!r} {'; '.join(outcome.problems)}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     return outcomes
 
 
 def render_markdown(outcomes: Sequence[KillOutcome]) -> str:
     failed = [outcome for outcome in outcomes if not outcome.ok]
     invalid = sum(outcome.invalid_after_kill for outcome in outcomes)
+    seconds = sum(outcome.seconds for outcome in outcomes)
     lines = [
         f"{len(outcomes)} kills ({', '.join(sorted({o.way for o in outcomes}))}), {len(failed)}"
         f" failed; INVALID indexes right after a kill: {invalid}"
         f" (none after the re-runs: {all(o.invalid_after_rerun == 0 for o in outcomes)});"
         f" sessions left: {sum(o.leftover_sessions for o in outcomes)}; locks held after a kill:"
         f" {sum(o.locks_held for o in outcomes)}; re-runs with the clean run's schema:"
-        f" {sum(o.same_schema for o in outcomes)}.",
+        f" {sum(o.same_schema for o in outcomes)}; {seconds / max(1, len(outcomes)):.2f} s"
+        " per kill.",
     ]
-    lines += [f"- FAIL at {o.kill_at} ({o.way}): {'; '.join(o.problems)}" for o in failed]
+    lines += [
+        f"- FAIL at {o.revision}:{o.kill_at} ({o.way}): {'; '.join(o.problems)}" for o in failed
+    ]
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sensa_db_tools.benchmark.kill_sweep")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="the runner the sweep kills (internal)")
-    run.add_argument("--url", required=True)
-    run.add_argument("--config", required=True, type=Path)
-    run.add_argument("--kill-at", type=int, default=0)
-    run.add_argument("--way", choices=WAYS, default="sigkill")
-    args = parser.parse_args(argv)
-    return _run(args.url, args.config, args.kill_at, args.way)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
