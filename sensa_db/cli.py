@@ -305,6 +305,7 @@ def _scale(args: argparse.Namespace) -> Scale:
 def _benchmark(args: argparse.Namespace) -> int:
     try:
         from sensa_db.benchmark import report
+        from sensa_db.benchmark.replica import StandbyNeedsReadOnlyMixError
         from sensa_db.benchmark.runner import Options, run
         from sensa_db.benchmark.workloads import WrongAnswerError
     except ImportError as exc:
@@ -328,6 +329,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         concurrency_targets=_concurrency_targets(args, server),
         concurrency_seconds=args.concurrency_seconds,
         concurrency_repetitions=args.concurrency_repetitions,
+        concurrency_clients=_client_counts(args.concurrency_clients),
+        concurrency_read_only=args.read_only,
         halfvec=args.halfvec,
     )
     if args.scale_curve:
@@ -355,6 +358,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         return 0
     try:
         results = run(options)
+    except StandbyNeedsReadOnlyMixError as exc:
+        raise UsageError(str(exc)) from None
     except WrongAnswerError as exc:
         print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
         return 1
@@ -380,6 +385,15 @@ def _concurrency_targets(args: argparse.Namespace, server: URL) -> tuple[Any, ..
             )
         targets.append(Target(name, host, int(port)))
     return tuple(targets)
+
+
+def _client_counts(spec: str) -> tuple[int, ...]:
+    counts = tuple(int(part) for part in spec.split(",") if part.strip().isdigit())
+    if not counts or len(counts) != len(spec.split(",")) or min(counts) < 1:
+        raise UsageError(
+            f"--concurrency-clients {spec!r}: expected positive counts, e.g. 1,4,16,64"
+        )
+    return counts
 
 
 def add_benchmark(subparsers: SubParsers) -> None:
@@ -440,6 +454,19 @@ def add_benchmark(subparsers: SubParsers) -> None:
         default=[],
         metavar="NAME=HOST:PORT",
         help="another address for --concurrency, e.g. pgbouncer=127.0.0.1:6432 (repeatable)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="--concurrency without the mix's write (progress heartbeat), so that a hot"
+        " standby can take it, e.g. --read-only --target standby=127.0.0.1:5433; the"
+        " standby's replication lag is sampled meanwhile",
+    )
+    parser.add_argument(
+        "--concurrency-clients",
+        default="1,4,16,64",
+        metavar="N,N,...",
+        help="pgbench client counts for --concurrency (default: 1,4,16,64)",
     )
     parser.add_argument(
         "--concurrency-seconds", type=int, default=10, help="seconds per pgbench run (default: 10)"

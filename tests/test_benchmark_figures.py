@@ -43,6 +43,16 @@ def _run(role: str, repetition: int, tps: float) -> concurrency.Run:
     return concurrency.Run("direct", role, 4, repetition, tps, 1, 2, 3, 100, 0, 0.05)
 
 
+def test_the_read_only_mix_is_the_mix_without_its_writes() -> None:
+    read_only = concurrency.mix(read_only=True)
+    assert set(read_only) == set(concurrency.SCRIPTS) - concurrency.WRITES
+    assert all(statement.startswith("SELECT") for _, statement in read_only.values())
+    # The control: the whole mix holds the write the standby would refuse.
+    assert any(
+        statement.startswith("UPDATE") for _, statement in concurrency.mix(read_only=False).values()
+    )
+
+
 def test_the_rls_overhead_is_the_mean_paired_loss_with_a_student_t_interval() -> None:
     runs = [
         *(_run(APP_ROLE, n, tps) for n, tps in enumerate([90, 95, 85])),

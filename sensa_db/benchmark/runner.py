@@ -29,7 +29,7 @@ from pgvector.psycopg import register_vector
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from sensa_db.benchmark import concurrency, halfvec, report
+from sensa_db.benchmark import concurrency, halfvec, replica, report
 from sensa_db.benchmark.dataset import Dataset, generate
 from sensa_db.benchmark.loading import (
     BENCH_LOGINS,
@@ -71,6 +71,9 @@ class Options:
     concurrency_targets: tuple[concurrency.Target, ...] = ()
     concurrency_seconds: int = concurrency.SECONDS
     concurrency_repetitions: int = concurrency.REPETITIONS
+    concurrency_clients: tuple[int, ...] = concurrency.CLIENT_COUNTS
+    # --read-only: the mix without its write, so that a hot standby can take it.
+    concurrency_read_only: bool = False
     # --halfvec: measure an HNSW index over halfvec(768) beside today's.
     halfvec: bool = False
 
@@ -319,25 +322,74 @@ def populate(
     return Populated(data, loads, generate_seconds, load_seconds, index_seconds, sizes)
 
 
+def _standbys(options: Options) -> tuple[concurrency.Target, ...]:
+    """The hot standbys among the targets, refused before anything is created unless
+    the mix is read-only."""
+    return replica.standbys(
+        options.concurrency_targets,
+        options.server.username or "",
+        options.server.password or "",
+        read_only=options.concurrency_read_only,
+    )
+
+
 def _measure_concurrency(
-    options: Options, dbname: str, admin: psycopg.Connection[Any], data: Dataset
-) -> list[dict[str, Any]]:
-    """The pgbench mix at each client count and target, when asked for."""
+    options: Options,
+    dbname: str,
+    admin: psycopg.Connection[Any],
+    data: Dataset,
+    standbys: tuple[concurrency.Target, ...],
+) -> dict[str, Any] | None:
+    """The pgbench mix at each client count and target, when asked for; with a standby
+    among the targets, its replication lag while each target ran."""
     if not options.concurrency_targets:
-        return []
+        return None
     _say("throughput under concurrency: pgbench, the app and the baseline alternating")
+    owner_login, password = options.server.username or "", options.server.password or ""
     with psycopg.connect(conninfo(options.server, dbname)) as owner:
         register_vector(owner)
         concurrency.make_picks(owner, admin, data)
-    runs = concurrency.measure(
-        options.concurrency_targets,
-        dbname,
-        BENCH_LOGINS,
-        options.server.password or "",
-        repetitions=options.concurrency_repetitions,
-        seconds=options.concurrency_seconds,
-    )
-    return concurrency.summarise(runs)
+
+    def measure() -> list[concurrency.Run]:
+        return concurrency.measure(
+            options.concurrency_targets,
+            dbname,
+            BENCH_LOGINS,
+            password,
+            clients=options.concurrency_clients,
+            repetitions=options.concurrency_repetitions,
+            seconds=options.concurrency_seconds,
+            read_only=options.concurrency_read_only,
+        )
+
+    throughput: dict[str, Any] = {
+        "seconds": options.concurrency_seconds,
+        "repetitions": options.concurrency_repetitions,
+        "read_only": options.concurrency_read_only,
+        "targets": {
+            target.name: f"{target.host}:{target.port}" for target in options.concurrency_targets
+        },
+    }
+    if not standbys:
+        throughput["rows"] = concurrency.summarise(measure())
+        return throughput
+    standby = standbys[0]
+    primary = concurrency.Target("primary", options.server.host or "localhost",
+                                 options.server.port or 5432)  # fmt: skip
+    with (
+        replica.connect(primary, dbname, owner_login, password) as on_primary,
+        replica.wait_for_database(
+            standby, dbname, owner_login, password, timeout=replica.REPLAY_TIMEOUT_SECONDS
+        ) as on_standby,
+    ):
+        _say(f"waiting for {standby.name} to replay the benchmark's database")
+        replica.replay_delay(on_primary, on_standby)
+        with replica.LagSampler(on_primary, on_standby).running() as sampler:
+            runs = measure()
+    throughput["rows"] = concurrency.summarise(runs)
+    throughput["standby"] = standby.name
+    throughput["replication_lag"] = replica.lag_per_run_group(sampler.samples, runs)
+    return throughput
 
 
 def _sweep_rows(sweep: list[SweepPoint]) -> list[dict[str, Any]]:
@@ -353,6 +405,7 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
     scale = data.scale if data is not None else options.scale
     started_at = datetime.now(UTC)
     started = time.perf_counter()
+    standbys = _standbys(options)
     with own_database(options.server, options.template, keep=options.keep) as dbname:
         _say(f"database {dbname}: alembic upgrade head, and its offline SQL with psql")
         migrations = measure_migrations(options, dbname)
@@ -400,7 +453,7 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
                 repetitions=min(scale.repetitions, 200),
                 seed=options.seed,
             )
-            throughput = _measure_concurrency(options, dbname, admin, data)
+            throughput = _measure_concurrency(options, dbname, admin, data, standbys)
             half = None
             if options.halfvec:
                 _say("measuring an HNSW index over halfvec(768) beside the vector one")
@@ -485,16 +538,8 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
     }
     if half is not None:
         results["halfvec"] = half
-    if throughput:
-        results["concurrency"] = {
-            "seconds": options.concurrency_seconds,
-            "repetitions": options.concurrency_repetitions,
-            "targets": {
-                target.name: f"{target.host}:{target.port}"
-                for target in options.concurrency_targets
-            },
-            "rows": throughput,
-        }
+    if throughput is not None:
+        results["concurrency"] = throughput
     results["files"] = {k: str(v) for k, v in report.write(results, options.output).items()}
     return results
 
