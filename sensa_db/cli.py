@@ -346,6 +346,23 @@ def _benchmark(args: argparse.Namespace) -> int:
             return 1
         print((options.output / scale_curve.MARKDOWN_NAME).read_text())
         return 0
+    if args.revisions:
+        from sensa_db.benchmark import revision_ab
+
+        before, after = args.revisions
+        try:
+            revision_ab.run_ab(
+                options,
+                before,
+                after,
+                repetitions=args.revisions_repetitions,
+                pgbench_clients=args.revisions_pgbench_clients,
+            )
+        except WrongAnswerError as exc:
+            print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
+            return 1
+        print((options.output / revision_ab.MARKDOWN_NAME).read_text())
+        return 0
     if args.real:
         from sensa_db.benchmark.comparison import MARKDOWN_NAME, run_real
 
@@ -476,6 +493,28 @@ def add_benchmark(subparsers: SubParsers) -> None:
         type=int,
         default=3,
         help="alternating repetitions per role, target and client count (default: 3)",
+    )
+    parser.add_argument(
+        "--revisions",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="the queries at two revisions on the same data: one populated database cloned"
+        " twice, each clone downgraded to its revision, measured alternating; p50 per query"
+        " with a 95%% CI of the difference (revision_ab.md)",
+    )
+    parser.add_argument(
+        "--revisions-repetitions",
+        type=int,
+        default=5,
+        metavar="N",
+        help="--revisions: alternating repetitions (default: 5)",
+    )
+    parser.add_argument(
+        "--revisions-pgbench-clients",
+        type=int,
+        metavar="N",
+        help="--revisions: also the pgbench API mix's TPS at N clients"
+        " (--concurrency-seconds each)",
     )
     parser.add_argument(
         "--real-paragraphs",
