@@ -391,8 +391,9 @@ def _concurrency_targets(args: argparse.Namespace, server: URL) -> tuple[Any, ..
     if not args.concurrency:
         return ()
     from sensa_db.benchmark.concurrency import Target
+    from sensa_db.benchmark.runner import direct_target
 
-    targets = [Target("direct", server.host or "localhost", server.port or 5432)]
+    targets = [direct_target(server)]
     for spec in args.target:
         name, _, address = spec.partition("=")
         host, _, port = address.rpartition(":")

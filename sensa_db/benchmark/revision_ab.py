@@ -32,8 +32,10 @@ from sensa_db.benchmark.loading import BENCH_LOGINS
 from sensa_db.benchmark.runner import (
     Options,
     _alembic,
+    app_and_admin,
     conninfo,
     create_database,
+    direct_target,
     drop_database,
     machine,
     own_database,
@@ -75,12 +77,7 @@ def _measure_once(
     options: Options, dbname: str, data: Any, seed: int, pgbench_clients: int | None
 ) -> dict[str, Any]:
     """One pass of the workloads (and the pgbench mix) on ``dbname``."""
-    with (
-        psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[APP_ROLE])) as app,
-        psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[ADMIN_ROLE])) as admin,
-    ):
-        register_vector(app)
-        register_vector(admin)
+    with app_and_admin(options.server, dbname) as (app, admin):
         measured = measure_learner_workloads(
             app,
             admin,
@@ -94,11 +91,8 @@ def _measure_once(
         "baseline_p50_ms": {m.workload.name: m.admin.p50 for m in measured},
     }
     if pgbench_clients is not None:
-        direct = concurrency.Target(
-            "direct", options.server.host or "localhost", options.server.port or 5432
-        )
         runs = concurrency.measure(
-            (direct,),
+            (direct_target(options.server),),
             dbname,
             BENCH_LOGINS,
             options.server.password or "",

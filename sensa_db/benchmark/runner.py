@@ -90,6 +90,26 @@ def conninfo(server: URL, dbname: str, user: str | None = None) -> str:
     return url.render_as_string(hide_password=False)
 
 
+@contextmanager
+def app_and_admin(
+    server: URL, dbname: str
+) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any]]]:
+    """The two logins the workloads compare: the app (row-level security) and the
+    baseline (admin_role), each on its own connection to ``dbname``."""
+    with (
+        psycopg.connect(conninfo(server, dbname, BENCH_LOGINS[APP_ROLE])) as app,
+        psycopg.connect(conninfo(server, dbname, BENCH_LOGINS[ADMIN_ROLE])) as admin,
+    ):
+        register_vector(app)
+        register_vector(admin)
+        yield app, admin
+
+
+def direct_target(server: URL, name: str = "direct") -> concurrency.Target:
+    """The server itself as a pgbench target."""
+    return concurrency.Target(name, server.host or "localhost", server.port or 5432)
+
+
 def _maintenance_database(server: URL) -> str:
     return server.database or "postgres"
 
@@ -374,10 +394,8 @@ def _measure_concurrency(
         throughput["rows"] = concurrency.summarise(measure())
         return throughput
     standby = standbys[0]
-    primary = concurrency.Target("primary", options.server.host or "localhost",
-                                 options.server.port or 5432)  # fmt: skip
     with (
-        replica.connect(primary, dbname, owner_login, password) as on_primary,
+        replica.connect(direct_target(options.server), dbname, owner_login, password) as on_primary,
         replica.wait_for_database(
             standby, dbname, owner_login, password, timeout=replica.REPLAY_TIMEOUT_SECONDS
         ) as on_standby,
@@ -422,12 +440,7 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
             )
             data, loads = populated.data, populated.loads
 
-        with (
-            psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[APP_ROLE])) as app,
-            psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[ADMIN_ROLE])) as admin,
-        ):
-            register_vector(app)
-            register_vector(admin)
+        with app_and_admin(options.server, dbname) as (app, admin):
             _say("measuring the queries as the app and as the baseline, side by side")
             latency = measure_learner_workloads(
                 app,
