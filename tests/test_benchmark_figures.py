@@ -82,7 +82,7 @@ def test_the_revision_ab_pairs_each_repetition_and_names_a_clear_change() -> Non
     first = rows[workloads.LEARNER_WORKLOADS[0].name]
     assert first["before_p50_ms"] == [1.0, 1.5, 1.2]
     assert first["difference_ms"]["mean"] == pytest.approx(0.20)
-    assert revision_ab.verdict(first["relative"]) == "slower"
+    assert revision_ab.verdict(first["difference_ms"]) == "slower"
     mix = rows["pgbench API mix, TPS as the app"]
     assert mix["relative"]["mean"] == pytest.approx(0.0)
     assert revision_ab.verdict(mix["relative"], higher_is_faster=True) == "within noise"

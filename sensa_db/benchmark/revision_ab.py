@@ -12,7 +12,8 @@ Each repetition measures every workload of ``LEARNER_WORKLOADS`` on both clones
 optionally, the pgbench API mix at one client count. The difference of each
 query's p50 (after - before, as the app, row-level security applied) is paired
 by repetition; its mean has a 95% confidence interval (Student t). A difference
-whose interval contains 0 is within noise. The plan of a policy-filtered query
+whose interval contains 0 is within noise (the verdict reads the interval in ms;
+the relative one, a mean of ratios, is printed beside it). The plan of a policy-filtered query
 is printed for each clone, so that how the learner context is evaluated (an
 InitPlan, computed once per statement) can be read.
 """
@@ -239,7 +240,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                 f"| {row['name']} | {' / '.join(f'{v:.3f}' for v in row['before_p50_ms'])} |"
                 f" {' / '.join(f'{v:.3f}' for v in row['after_p50_ms'])} |"
                 f" {_interval(row['difference_ms'], 'ms')} | {_interval(row['relative'], '%')} |"
-                f" {verdict(row['relative'])} |"
+                f" {verdict(row['difference_ms'])} |"
             )
         else:
             lines.append(
