@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sensa_db_tools.benchmark import dataset, report, workloads
+from sensa_db.security import ADMIN_ROLE, APP_ROLE
+from sensa_db_tools.benchmark import dataset, report, runner, workloads
 from sensa_db_tools.benchmark.scale import Scale
 from sensa_db_tools.cli import main
 from tests.postgres import REPO_ROOT, PostgresServer
@@ -25,24 +26,30 @@ from tests.postgres import REPO_ROOT, PostgresServer
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+# The read-only pgbench mix on the primary and on the hot standby: a sample of
+# `--concurrency --read-only` (seconds), checked for completeness, never for speed.
+SAMPLE_CLIENTS = (1, 4)
+
+
+def _benchmark_arguments(server: PostgresServer, output: Path, *extra: str) -> list[str]:
+    standby = server.standby()
+    return [
+        "benchmark", "--quick", "--no-progress",
+        "--database-url", server.url("postgres"),
+        "--output", str(output),
+        "-c", str(REPO_ROOT / "alembic.ini"),
+        "--concurrency", "--target", f"standby={standby.host}:{standby.port}",
+        "--concurrency-clients", ",".join(map(str, SAMPLE_CLIENTS)),
+        "--concurrency-seconds", "1", "--concurrency-repetitions", "1",
+        *extra,
+    ]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
     server = PostgresServer.from_environment()
     output = tmp_path_factory.mktemp("benchmark")
-    code = main(
-        [
-            "benchmark",
-            "--quick",
-            "--no-progress",
-            "--database-url",
-            server.url("postgres"),
-            "--output",
-            str(output),
-            "-c",
-            str(REPO_ROOT / "alembic.ini"),
-        ]
-    )
-    return code, output
+    return main(_benchmark_arguments(server, output, "--read-only")), output
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +122,47 @@ def test_the_benchmark_drops_its_database(
             "SELECT count(*) FROM pg_database WHERE datname = %s", (results["database"]["name"],)
         ).fetchone()
     assert found == (0,)
+
+
+def test_the_read_only_mix_ran_on_the_primary_and_the_standby_without_errors(
+    results: dict[str, Any],
+) -> None:
+    throughput = results["concurrency"]
+    assert throughput["read_only"] is True
+    assert throughput["standby"] == "standby"
+    seen = {(row["target"], row["clients"], row["role"]) for row in throughput["rows"]}
+    assert seen == {
+        (target, clients, role)
+        for target in ("direct", "standby")
+        for clients in SAMPLE_CLIENTS
+        for role in (APP_ROLE, ADMIN_ROLE)
+    }
+    for row in throughput["rows"]:
+        assert row["failed"] == 0
+        assert row["tps"] > 0
+        assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"]
+
+
+def test_the_standbys_lag_was_sampled_while_each_target_ran(results: dict[str, Any]) -> None:
+    lag = results["concurrency"]["replication_lag"]
+    assert {(row["target"], row["clients"]) for row in lag} == {
+        (target, clients) for target in ("direct", "standby") for clients in SAMPLE_CLIENTS
+    }
+    assert all(row["samples"] > 0 and row["max_delay_ms"] >= 0 for row in lag)
+
+
+def test_a_standby_target_refuses_the_mix_that_writes_before_creating_anything(
+    pg_server: PostgresServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The control is quick_run: the same arguments with --read-only complete."""
+    created: list[str] = []
+    monkeypatch.setattr(runner, "create_database", lambda *args: created.append("db") or "")
+    assert main(_benchmark_arguments(pg_server, tmp_path)) == 2
+    assert "hot standby refuses the mix's write (progress heartbeat)" in capsys.readouterr().err
+    assert created == []
 
 
 # -- the checks themselves refuse wrong answers --------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
-from sensa_db_tools.benchmark import concurrency, corpus, plans
+from sensa_db_tools.benchmark import concurrency, corpus, plans, revision_ab, workloads
 
 
 def test_a_plan_ordered_by_an_index_is_named_hnsw() -> None:
@@ -43,6 +43,16 @@ def _run(role: str, repetition: int, tps: float) -> concurrency.Run:
     return concurrency.Run("direct", role, 4, repetition, tps, 1, 2, 3, 100, 0, 0.05)
 
 
+def test_the_read_only_mix_is_the_mix_without_its_writes() -> None:
+    read_only = concurrency.mix(read_only=True)
+    assert set(read_only) == set(concurrency.SCRIPTS) - concurrency.WRITES
+    assert all(statement.startswith("SELECT") for _, statement in read_only.values())
+    # The control: the whole mix holds the write the standby would refuse.
+    assert any(
+        statement.startswith("UPDATE") for _, statement in concurrency.mix(read_only=False).values()
+    )
+
+
 def test_the_rls_overhead_is_the_mean_paired_loss_with_a_student_t_interval() -> None:
     runs = [
         *(_run(APP_ROLE, n, tps) for n, tps in enumerate([90, 95, 85])),
@@ -55,6 +65,33 @@ def test_the_rls_overhead_is_the_mean_paired_loss_with_a_student_t_interval() ->
     assert overhead["low"] == pytest.approx(0.10 - half)
     assert overhead["high"] == pytest.approx(0.10 + half)
     assert overhead["n"] == 3
+
+
+def _pass(p50_ms: float, tps: float) -> dict[str, object]:
+    names = [workload.name for workload in workloads.LEARNER_WORKLOADS]
+    return {"p50_ms": dict.fromkeys(names, p50_ms), "tps": {APP_ROLE: tps}}
+
+
+def test_the_revision_ab_pairs_each_repetition_and_names_a_clear_change() -> None:
+    # After is 0.2 ms slower in every repetition, with little spread: a clear slowdown.
+    passes = [
+        {"old": _pass(before, 100), "new": _pass(before + delta, 100 * (1 + gain))}
+        for before, delta, gain in [(1.0, 0.21, 0.01), (1.5, 0.19, -0.01), (1.2, 0.20, 0.0)]
+    ]
+    rows = {row["name"]: row for row in revision_ab._differences(passes, "old", "new")}
+    first = rows[workloads.LEARNER_WORKLOADS[0].name]
+    assert first["before_p50_ms"] == [1.0, 1.5, 1.2]
+    assert first["difference_ms"]["mean"] == pytest.approx(0.20)
+    assert revision_ab.verdict(first["difference_ms"]) == "slower"
+    mix = rows["pgbench API mix, TPS as the app"]
+    assert mix["relative"]["mean"] == pytest.approx(0.0)
+    assert revision_ab.verdict(mix["relative"], higher_is_faster=True) == "within noise"
+
+
+def test_a_change_whose_interval_excludes_zero_is_named_by_its_direction() -> None:
+    falling = {"mean": -0.1, "low": -0.15, "high": -0.05, "n": 3}
+    assert revision_ab.verdict(falling) == "faster"  # a latency that fell
+    assert revision_ab.verdict(falling, higher_is_faster=True) == "slower"  # a throughput
 
 
 def test_sentences_keep_those_of_a_useful_length() -> None:

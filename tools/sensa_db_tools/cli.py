@@ -307,6 +307,7 @@ def _scale(args: argparse.Namespace) -> Scale:
 def _benchmark(args: argparse.Namespace) -> int:
     try:
         from sensa_db_tools.benchmark import report
+        from sensa_db_tools.benchmark.replica import StandbyNeedsReadOnlyMixError
         from sensa_db_tools.benchmark.runner import Options, run
         from sensa_db_tools.benchmark.workloads import WrongAnswerError
     except ImportError as exc:
@@ -330,6 +331,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         concurrency_targets=_concurrency_targets(args, server),
         concurrency_seconds=args.concurrency_seconds,
         concurrency_repetitions=args.concurrency_repetitions,
+        concurrency_clients=_client_counts(args.concurrency_clients),
+        concurrency_read_only=args.read_only,
         halfvec=args.halfvec,
     )
     if args.scale_curve:
@@ -345,6 +348,23 @@ def _benchmark(args: argparse.Namespace) -> int:
             return 1
         print((options.output / scale_curve.MARKDOWN_NAME).read_text())
         return 0
+    if args.revisions:
+        from sensa_db_tools.benchmark import revision_ab
+
+        before, after = args.revisions
+        try:
+            revision_ab.run_ab(
+                options,
+                before,
+                after,
+                repetitions=args.revisions_repetitions,
+                pgbench_clients=args.revisions_pgbench_clients,
+            )
+        except WrongAnswerError as exc:
+            print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
+            return 1
+        print((options.output / revision_ab.MARKDOWN_NAME).read_text())
+        return 0
     if args.real:
         from sensa_db_tools.benchmark.comparison import MARKDOWN_NAME, run_real
 
@@ -357,6 +377,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         return 0
     try:
         results = run(options)
+    except StandbyNeedsReadOnlyMixError as exc:
+        raise UsageError(str(exc)) from None
     except WrongAnswerError as exc:
         print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
         return 1
@@ -371,8 +393,9 @@ def _concurrency_targets(args: argparse.Namespace, server: URL) -> tuple[Any, ..
     if not args.concurrency:
         return ()
     from sensa_db_tools.benchmark.concurrency import Target
+    from sensa_db_tools.benchmark.runner import direct_target
 
-    targets = [Target("direct", server.host or "localhost", server.port or local_cluster.PORT)]
+    targets = [direct_target(server)]
     for spec in args.target:
         name, _, address = spec.partition("=")
         host, _, port = address.rpartition(":")
@@ -382,6 +405,15 @@ def _concurrency_targets(args: argparse.Namespace, server: URL) -> tuple[Any, ..
             )
         targets.append(Target(name, host, int(port)))
     return tuple(targets)
+
+
+def _client_counts(spec: str) -> tuple[int, ...]:
+    counts = tuple(int(part) for part in spec.split(",") if part.strip().isdigit())
+    if not counts or len(counts) != len(spec.split(",")) or min(counts) < 1:
+        raise UsageError(
+            f"--concurrency-clients {spec!r}: expected positive counts, e.g. 1,4,16,64"
+        )
+    return counts
 
 
 def add_benchmark(subparsers: SubParsers) -> None:
@@ -445,6 +477,19 @@ def add_benchmark(subparsers: SubParsers) -> None:
         help="another address for --concurrency, e.g. pgbouncer=127.0.0.1:6432 (repeatable)",
     )
     parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="--concurrency without the mix's write (progress heartbeat), so that a hot"
+        " standby can take it, e.g. --read-only --target standby=127.0.0.1:5433; the"
+        " standby's replication lag is sampled meanwhile",
+    )
+    parser.add_argument(
+        "--concurrency-clients",
+        default="1,4,16,64",
+        metavar="N,N,...",
+        help="pgbench client counts for --concurrency (default: 1,4,16,64)",
+    )
+    parser.add_argument(
         "--concurrency-seconds", type=int, default=10, help="seconds per pgbench run (default: 10)"
     )
     parser.add_argument(
@@ -452,6 +497,28 @@ def add_benchmark(subparsers: SubParsers) -> None:
         type=int,
         default=3,
         help="alternating repetitions per role, target and client count (default: 3)",
+    )
+    parser.add_argument(
+        "--revisions",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="the queries at two revisions on the same data: one populated database cloned"
+        " twice, each clone downgraded to its revision, measured alternating; p50 per query"
+        " with a 95%% CI of the difference (revision_ab.md)",
+    )
+    parser.add_argument(
+        "--revisions-repetitions",
+        type=int,
+        default=5,
+        metavar="N",
+        help="--revisions: alternating repetitions (default: 5)",
+    )
+    parser.add_argument(
+        "--revisions-pgbench-clients",
+        type=int,
+        metavar="N",
+        help="--revisions: also the pgbench API mix's TPS at N clients"
+        " (--concurrency-seconds each)",
     )
     parser.add_argument(
         "--real-paragraphs",

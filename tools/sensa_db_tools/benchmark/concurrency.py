@@ -19,7 +19,9 @@ table of the benchmark's own database: a learner, a course of theirs, a chapter
 they have progress on, a query embedding and a misspelt word). The same mix runs
 as a ``sensa_app`` login (row-level security) and as an ``admin_role`` login
 (policies ``USING (true)``), alternating, for every client count and target
-(a URL: the server directly, PgBouncer in transaction mode, a replica). pgbench
+(a URL: the server directly, PgBouncer in transaction mode, a replica), the
+targets alternating too. The read-only mix (``--read-only``) leaves out the
+heartbeat, the one write, so that it runs on a hot standby. pgbench
 runs with ``-M extended`` (parameters bound, no named prepared statements, which
 transaction pooling cannot keep) and logs every transaction, from which p50,
 p95 and p99 come. Its own CPU time (user + system, from the kernel's account of
@@ -94,6 +96,13 @@ SCRIPTS = {
     ),
     "course_stats": (10, "SELECT * FROM public.get_course_stats(:cid);"),
 }
+# The requests that write: a hot standby refuses them (SQLSTATE 25006).
+WRITES = frozenset({"progress_heartbeat"})
+
+
+def mix(*, read_only: bool) -> dict[str, tuple[int, str]]:
+    """The requests pgbench draws from: all of them, or only those that read."""
+    return {name: script for name, script in SCRIPTS.items() if not (read_only and name in WRITES)}
 
 
 @dataclass(frozen=True)
@@ -158,11 +167,15 @@ class Run:
     transactions: int
     failed: int
     client_cpu_share: float
+    # time.monotonic() around the pgbench process: what else was sampled meanwhile
+    # (the replica's lag) is attributed to this run.
+    started: float = 0.0
+    finished: float = 0.0
 
 
-def _write_scripts(directory: Path, role: str) -> list[str]:
+def _write_scripts(directory: Path, role: str, *, read_only: bool) -> list[str]:
     arguments = []
-    for name, (weight, statement) in SCRIPTS.items():
+    for name, (weight, statement) in mix(read_only=read_only).items():
         path = directory / f"{role}_{name}.sql"
         pick = _PICK.format(picks=PICKS, name_the_learner=NAME_THE_LEARNER[role])
         path.write_text(pick + statement + "\nCOMMIT;\n")
@@ -247,19 +260,24 @@ def measure(
     clients: Sequence[int] = CLIENT_COUNTS,
     repetitions: int = REPETITIONS,
     seconds: int = SECONDS,
+    read_only: bool = False,
 ) -> list[Run]:
-    """Every target x client count x repetition, the app and the baseline alternating."""
+    """Every client count x repetition x target x role; the targets and the app and the
+    baseline alternate their order from one repetition to the next, so that drift in
+    the machine falls on each side alike."""
     runs = []
     with tempfile.TemporaryDirectory(prefix="sensa_bench_pgbench_") as directory:
         workdir = Path(directory)
-        scripts = {role: _write_scripts(workdir, role) for role in NAME_THE_LEARNER}
-        for target in targets:
-            for count in clients:
-                for repetition in range(repetitions):
-                    roles = (
-                        [APP_ROLE, ADMIN_ROLE] if repetition % 2 == 0 else [ADMIN_ROLE, APP_ROLE]
-                    )
+        scripts = {
+            role: _write_scripts(workdir, role, read_only=read_only) for role in NAME_THE_LEARNER
+        }
+        for count in clients:
+            for repetition in range(repetitions):
+                order = list(targets) if repetition % 2 == 0 else list(reversed(targets))
+                roles = [APP_ROLE, ADMIN_ROLE] if repetition % 2 == 0 else [ADMIN_ROLE, APP_ROLE]
+                for target in order:
                     for role in roles:
+                        started = time.monotonic()
                         bench = run_pgbench(
                             target, dbname, logins[role], password, count,
                             seconds=seconds, scripts=scripts[role], workdir=workdir,
@@ -271,9 +289,19 @@ def measure(
                         p50, p95, p99 = np.percentile(bench.latencies_ms, [50, 95, 99]).tolist()
                         runs.append(
                             Run(target.name, role, count, repetition, bench.tps, p50, p95, p99,
-                                len(bench.latencies_ms), bench.failed, bench.client_cpu_share)
+                                len(bench.latencies_ms), bench.failed, bench.client_cpu_share,
+                                started, time.monotonic())
                         )  # fmt: skip
     return runs
+
+
+def mean_interval(values: Sequence[float]) -> dict[str, float]:
+    """The mean of paired differences with its 95% confidence interval (Student t)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return {"mean": mean, "low": math.nan, "high": math.nan, "n": len(values)}
+    half = T_95[len(values) - 1] * statistics.stdev(values) / math.sqrt(len(values))
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": len(values)}
 
 
 def rls_overhead(runs: Sequence[Run], target: str, clients: int) -> dict[str, float]:
@@ -283,12 +311,7 @@ def rls_overhead(runs: Sequence[Run], target: str, clients: int) -> dict[str, fl
     for run in runs:
         if run.target == target and run.clients == clients:
             by_repetition.setdefault(run.repetition, {})[run.role] = run.tps
-    losses = [1 - pair[APP_ROLE] / pair[ADMIN_ROLE] for pair in by_repetition.values()]
-    mean = statistics.fmean(losses)
-    if len(losses) < 2:
-        return {"mean": mean, "low": math.nan, "high": math.nan, "n": len(losses)}
-    half = T_95[len(losses) - 1] * statistics.stdev(losses) / math.sqrt(len(losses))
-    return {"mean": mean, "low": mean - half, "high": mean + half, "n": len(losses)}
+    return mean_interval([1 - pair[APP_ROLE] / pair[ADMIN_ROLE] for pair in by_repetition.values()])
 
 
 def summarise(runs: Sequence[Run]) -> list[dict[str, Any]]:
@@ -316,9 +339,12 @@ def summarise(runs: Sequence[Run]) -> list[dict[str, Any]]:
     return rows
 
 
-def render_markdown(rows: Sequence[dict[str, Any]], seconds: int, repetitions: int) -> str:
+def render_markdown(
+    rows: Sequence[dict[str, Any]], seconds: int, repetitions: int, *, read_only: bool = False
+) -> str:
+    title = "read-only API mix, no heartbeat" if read_only else "API mix"
     lines = [
-        "## Throughput under concurrency (pgbench, API mix)",
+        f"## Throughput under concurrency (pgbench, {title})",
         "",
         f"{repetitions} alternating repetitions of {seconds} s per role, target and client"
         " count; medians shown. RLS overhead: 1 - TPS(app) / TPS(baseline), mean of the"

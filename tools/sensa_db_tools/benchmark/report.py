@@ -143,9 +143,16 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += [
             "",
             concurrency_markdown(
-                throughput["rows"], throughput["seconds"], throughput["repetitions"]
+                throughput["rows"],
+                throughput["seconds"],
+                throughput["repetitions"],
+                read_only=throughput.get("read_only", False),
             ),
         ]
+        if "replication_lag" in throughput:
+            from sensa_db_tools.benchmark.replica import render_markdown as lag_markdown
+
+            lines += ["", lag_markdown(throughput["replication_lag"], throughput["standby"])]
     migrations = results["migrations"]
     lines += [
         "",

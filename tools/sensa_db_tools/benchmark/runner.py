@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +28,8 @@ from pgvector.psycopg import register_vector
 from sqlalchemy.engine import URL
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
-from sensa_db_tools.benchmark import concurrency, halfvec, report
+from sensa_db_tools import local_cluster
+from sensa_db_tools.benchmark import concurrency, halfvec, replica, report
 from sensa_db_tools.benchmark.dataset import Dataset, generate
 from sensa_db_tools.benchmark.loading import (
     BENCH_LOGINS,
@@ -67,12 +70,35 @@ class Options:
     concurrency_targets: tuple[concurrency.Target, ...] = ()
     concurrency_seconds: int = concurrency.SECONDS
     concurrency_repetitions: int = concurrency.REPETITIONS
+    concurrency_clients: tuple[int, ...] = concurrency.CLIENT_COUNTS
+    # --read-only: the mix without its write, so that a hot standby can take it.
+    concurrency_read_only: bool = False
     # --halfvec: measure a vector(768) HNSW index beside each shipped halfvec(768) one.
     halfvec: bool = False
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def app_and_admin(
+    server: URL, dbname: str
+) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any]]]:
+    """The two logins the workloads compare: the app (row-level security) and the
+    baseline (admin_role), each on its own connection to ``dbname``."""
+    with (
+        psycopg.connect(conninfo(server, dbname, BENCH_LOGINS[APP_ROLE])) as app,
+        psycopg.connect(conninfo(server, dbname, BENCH_LOGINS[ADMIN_ROLE])) as admin,
+    ):
+        register_vector(app)
+        register_vector(admin)
+        yield app, admin
+
+
+def direct_target(server: URL, name: str = "direct") -> concurrency.Target:
+    """The server itself as a pgbench target."""
+    return concurrency.Target(name, server.host or "localhost", server.port or local_cluster.PORT)
 
 
 def _alembic(alembic_ini: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -106,7 +132,7 @@ def measure_migrations(options: Options, dbname: str) -> dict[str, Any]:
             command = [
                 psql, "-X", "-q", "-v", "ON_ERROR_STOP=1",
                 "-h", options.server.host or "localhost",
-                "-p", str(options.server.port or 5432),
+                "-p", str(options.server.port or local_cluster.PORT),
                 "-U", options.server.username or "",
                 "-d", offline_db, "-f", script.name,
             ]  # fmt: skip
@@ -259,25 +285,72 @@ def populate(
     return Populated(data, loads, generate_seconds, load_seconds, index_seconds, sizes)
 
 
+def _standbys(options: Options) -> tuple[concurrency.Target, ...]:
+    """The hot standbys among the targets, refused before anything is created unless
+    the mix is read-only."""
+    return replica.standbys(
+        options.concurrency_targets,
+        options.server.username or "",
+        options.server.password or "",
+        read_only=options.concurrency_read_only,
+    )
+
+
 def _measure_concurrency(
-    options: Options, dbname: str, admin: psycopg.Connection[Any], data: Dataset
-) -> list[dict[str, Any]]:
-    """The pgbench mix at each client count and target, when asked for."""
+    options: Options,
+    dbname: str,
+    admin: psycopg.Connection[Any],
+    data: Dataset,
+    standbys: tuple[concurrency.Target, ...],
+) -> dict[str, Any] | None:
+    """The pgbench mix at each client count and target, when asked for; with a standby
+    among the targets, its replication lag while each target ran."""
     if not options.concurrency_targets:
-        return []
+        return None
     _say("throughput under concurrency: pgbench, the app and the baseline alternating")
+    owner_login, password = options.server.username or "", options.server.password or ""
     with psycopg.connect(conninfo(options.server, dbname)) as owner:
         register_vector(owner)
         concurrency.make_picks(owner, admin, data)
-    runs = concurrency.measure(
-        options.concurrency_targets,
-        dbname,
-        BENCH_LOGINS,
-        options.server.password or "",
-        repetitions=options.concurrency_repetitions,
-        seconds=options.concurrency_seconds,
-    )
-    return concurrency.summarise(runs)
+
+    def measure() -> list[concurrency.Run]:
+        return concurrency.measure(
+            options.concurrency_targets,
+            dbname,
+            BENCH_LOGINS,
+            password,
+            clients=options.concurrency_clients,
+            repetitions=options.concurrency_repetitions,
+            seconds=options.concurrency_seconds,
+            read_only=options.concurrency_read_only,
+        )
+
+    throughput: dict[str, Any] = {
+        "seconds": options.concurrency_seconds,
+        "repetitions": options.concurrency_repetitions,
+        "read_only": options.concurrency_read_only,
+        "targets": {
+            target.name: f"{target.host}:{target.port}" for target in options.concurrency_targets
+        },
+    }
+    if not standbys:
+        throughput["rows"] = concurrency.summarise(measure())
+        return throughput
+    standby = standbys[0]
+    with (
+        replica.connect(direct_target(options.server), dbname, owner_login, password) as on_primary,
+        replica.wait_for_database(
+            standby, dbname, owner_login, password, timeout=replica.REPLAY_TIMEOUT_SECONDS
+        ) as on_standby,
+    ):
+        _say(f"waiting for {standby.name} to replay the benchmark's database")
+        replica.replay_delay(on_primary, on_standby)
+        with replica.LagSampler(on_primary, on_standby).running() as sampler:
+            runs = measure()
+    throughput["rows"] = concurrency.summarise(runs)
+    throughput["standby"] = standby.name
+    throughput["replication_lag"] = replica.lag_per_run_group(sampler.samples, runs)
+    return throughput
 
 
 def _sweep_rows(sweep: list[SweepPoint]) -> list[dict[str, Any]]:
@@ -293,6 +366,7 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
     scale = data.scale if data is not None else options.scale
     started_at = datetime.now(UTC)
     started = time.perf_counter()
+    standbys = _standbys(options)
     with benchmark_database(options.server, options.template, keep=options.keep) as dbname:
         _say(f"database {dbname}: alembic upgrade head, and its offline SQL with psql")
         migrations = measure_migrations(options, dbname)
@@ -309,12 +383,7 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
             )
             data, loads = populated.data, populated.loads
 
-        with (
-            psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[APP_ROLE])) as app,
-            psycopg.connect(conninfo(options.server, dbname, BENCH_LOGINS[ADMIN_ROLE])) as admin,
-        ):
-            register_vector(app)
-            register_vector(admin)
+        with app_and_admin(options.server, dbname) as (app, admin):
             _say("measuring the queries as the app and as the baseline, side by side")
             latency = measure_learner_workloads(
                 app,
@@ -340,7 +409,7 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
                 repetitions=min(scale.repetitions, 200),
                 seed=options.seed,
             )
-            throughput = _measure_concurrency(options, dbname, admin, data)
+            throughput = _measure_concurrency(options, dbname, admin, data, standbys)
             half = None
             if options.halfvec:
                 _say("measuring a vector(768) HNSW index beside each shipped halfvec one")
@@ -430,16 +499,8 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
     }
     if half is not None:
         results["halfvec"] = half
-    if throughput:
-        results["concurrency"] = {
-            "seconds": options.concurrency_seconds,
-            "repetitions": options.concurrency_repetitions,
-            "targets": {
-                target.name: f"{target.host}:{target.port}"
-                for target in options.concurrency_targets
-            },
-            "rows": throughput,
-        }
+    if throughput is not None:
+        results["concurrency"] = throughput
     results["files"] = {k: str(v) for k, v in report.write(results, options.output).items()}
     return results
 
