@@ -100,6 +100,9 @@ def _forked(work: Callable[[], int]) -> Forked:
             try:
                 os.dup2(out.fileno(), 1)
                 os.dup2(err.fileno(), 2)
+                # A parent that captures output (pytest does) may have replaced
+                # sys.stdout with an object not on descriptor 1: rebind both.
+                sys.stdout, sys.stderr = out, err
                 code = work()
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else 1
