@@ -67,9 +67,6 @@ WORKER_PROTOCOL = {
 }
 # Volatile for what they do, not for being triggers: they change the session.
 SESSION_SETTERS = {"set_current_user_id"}
-# Inlined by the planner into every policy, which a pinned search_path would
-# prevent; every name in them is schema-qualified instead.
-INLINED = {"current_learner_id"}
 
 
 def our_functions(connection: Connection) -> dict[str, tuple[str, bool, list[str]]]:
@@ -102,28 +99,35 @@ def test_every_function_pins_its_search_path(connection: Connection) -> None:
         for name, (_, _, config) in our_functions(connection).items()
         if not any(setting.startswith("search_path=") for setting in config)
     }
-    assert unpinned == INLINED
+    assert unpinned == set()
 
 
-def test_the_learner_context_is_inlined_into_the_policies_initplan(connection: Connection) -> None:
+def test_the_learner_context_is_one_call_per_statement_never_inlined(
+    connection: Connection,
+) -> None:
+    """Inlined, its body would be parsed and copied into every policy at every
+    planning; called, it is one InitPlan evaluated once per statement."""
     plan = "\n".join(
         connection.scalars(
             text("EXPLAIN (VERBOSE, COSTS OFF) SELECT (SELECT current_learner_id())")
         )
     )
     assert "InitPlan" in plan
-    assert "current_setting('app.current_user_txn'::text, true)" in plan
-    assert "current_learner_id()" not in plan
-    # The control: an SQL function with a pinned search_path stays a call.
-    pinned = "\n".join(
-        connection.scalars(
-            text(
-                "EXPLAIN (VERBOSE, COSTS OFF)"
-                " SELECT cosine_similarity(embedding, embedding) FROM processed_documents"
-            )
+    assert "current_learner_id()" in plan
+    assert "current_setting('app.current_user_txn'" not in plan
+    # The control: an SQL function without a SET clause is inlined, and EXPLAIN
+    # then shows its body, not its name.
+    connection.execute(
+        text(
+            "CREATE FUNCTION pg_temp.inlined_context() RETURNS text LANGUAGE sql STABLE"
+            " AS $$ SELECT pg_catalog.current_setting('app.current_user_txn', true) $$"
         )
     )
-    assert "cosine_similarity(" in pinned
+    inlined = "\n".join(
+        connection.scalars(text("EXPLAIN (VERBOSE, COSTS OFF) SELECT pg_temp.inlined_context()"))
+    )
+    assert "inlined_context()" not in inlined
+    assert "current_setting('app.current_user_txn'" in inlined
 
 
 def test_only_the_listed_functions_run_as_their_owner(connection: Connection) -> None:
