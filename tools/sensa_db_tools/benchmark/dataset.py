@@ -287,17 +287,23 @@ def draw_near(
     weights: tuple[float, float],
 ) -> Vectors:
     """Unit vectors near ``parents``: a component in each topic's subspace plus full-rank
-    noise, both of real embeddings' spectrum."""
+    noise, both of real embeddings' spectrum; drawn ``EMBEDDING_CHUNK`` rows at a time,
+    so that memory stays flat however many rows are asked for."""
     low_rank_weight, noise_weight = weights
-    count, dimensions = parents.shape
-    coefficients = rng.standard_normal((count, SUBSPACE_RANK), dtype=np.float32)
-    coefficients /= np.sqrt(SUBSPACE_RANK)
-    low_rank = np.empty_like(parents)
-    for topic in np.unique(topics):
-        rows = np.flatnonzero(topics == topic)
-        low_rank[rows] = coefficients[rows] @ bases[topic]
-    noise = anisotropic(rng, count, dimensions)
-    return unit_rows(parents + low_rank_weight * low_rank + noise_weight * noise)
+    dimensions = parents.shape[1]
+    chunks = []
+    for start in range(0, len(parents), EMBEDDING_CHUNK):
+        near = parents[start : start + EMBEDDING_CHUNK]
+        near_topics = topics[start : start + EMBEDDING_CHUNK]
+        coefficients = rng.standard_normal((len(near), SUBSPACE_RANK), dtype=np.float32)
+        coefficients /= np.sqrt(SUBSPACE_RANK)
+        low_rank = np.empty_like(near)
+        for topic in np.unique(near_topics):
+            rows = np.flatnonzero(near_topics == topic)
+            low_rank[rows] = coefficients[rows] @ bases[topic]
+        noise = anisotropic(rng, len(near), dimensions)
+        chunks.append(unit_rows(near + low_rank_weight * low_rank + noise_weight * noise))
+    return np.concatenate(chunks) if chunks else np.empty((0, dimensions), np.float32)
 
 
 def repeat_earlier(rng: np.random.Generator, vectors: Vectors, owners: Indices) -> None:
@@ -306,22 +312,6 @@ def repeat_earlier(rng: np.random.Generator, vectors: Vectors, owners: Indices) 
     picked = np.flatnonzero(rng.random(len(vectors) - 1) < DUPLICATE_SHARE) + 1
     same_owner = picked[owners[picked] == owners[picked - 1]]
     vectors[same_owner] = vectors[same_owner - 1]
-
-
-def _draw_in_chunks(
-    rng: np.random.Generator,
-    parents: Vectors,
-    topics: Indices,
-    bases: Vectors,
-    weights: tuple[float, float],
-) -> Vectors:
-    chunks = [
-        draw_near(
-            rng, parents[i : i + EMBEDDING_CHUNK], topics[i : i + EMBEDDING_CHUNK], bases, weights
-        )
-        for i in range(0, len(parents), EMBEDDING_CHUNK)
-    ]
-    return np.concatenate(chunks) if chunks else np.empty((0, parents.shape[1]), np.float32)
 
 
 def generate(scale: Scale, seed: int = 7) -> Dataset:
@@ -355,7 +345,7 @@ def generate(scale: Scale, seed: int = 7) -> Dataset:
     ]
 
     document_course = spread(rng, range(scale.courses), scale.documents)
-    document_vectors = _draw_in_chunks(
+    document_vectors = draw_near(
         rng,
         course_vectors[document_course],
         course_topic[document_course],
@@ -373,7 +363,7 @@ def generate(scale: Scale, seed: int = 7) -> Dataset:
     chapter_document = np.repeat(np.arange(scale.documents), chapters_per_document)
     keyword_chapter = spread(rng, range(chapter_count), scale.keywords)
     keyword_document = chapter_document[keyword_chapter]
-    keyword_vectors = _draw_in_chunks(
+    keyword_vectors = draw_near(
         rng,
         document_vectors[keyword_document],
         course_topic[document_course[keyword_document]],

@@ -37,6 +37,8 @@ from sensa_db_tools.benchmark.workloads import (
     exact_neighbours,
 )
 
+Connection = psycopg.Connection[Any]
+
 RECALL_TOLERANCE = 0.005
 SMALLER_BY = 0.40
 
@@ -62,7 +64,7 @@ SEARCHES = (
 )
 
 
-def _plan(admin: psycopg.Connection[Any], statement: str, query: Any) -> str:
+def _plan(admin: Connection, statement: str, query: Any) -> str:
     row = admin.execute(f"EXPLAIN (FORMAT JSON) {statement}", {"q": query}).fetchone()
     admin.rollback()
     if row is None:
@@ -70,7 +72,7 @@ def _plan(admin: psycopg.Connection[Any], statement: str, query: Any) -> str:
     return summary(list(plan_nodes(row[0][0]["Plan"])))
 
 
-def _index_bytes(owner: psycopg.Connection[Any], name: str) -> int:
+def _index_bytes(owner: Connection, name: str) -> int:
     row = owner.execute("SELECT pg_relation_size(%s::regclass)", (f"public.{name}",)).fetchone()
     owner.commit()
     if row is None:
@@ -79,11 +81,7 @@ def _index_bytes(owner: psycopg.Connection[Any], name: str) -> int:
 
 
 def _compare(
-    owner: psycopg.Connection[Any],
-    admin: psycopg.Connection[Any],
-    search: Searched,
-    queries: Vectors,
-    half_build_seconds: float,
+    owner: Connection, admin: Connection, search: Searched, queries: Vectors, half_build_s: float
 ) -> dict[str, Any]:
     vector_index = full_precision_hnsw_index(search.table, f"bench_{search.table}_embedding_vector")
     vector_build_seconds = build_index(owner, vector_index, PARALLEL_BUILD_WORKERS)
@@ -109,7 +107,7 @@ def _compare(
         },
         "halfvec": {
             "bytes": _index_bytes(owner, search.shipped_index),
-            "build_s": half_build_seconds,
+            "build_s": half_build_s,
             "plan": _plan(admin, search.half_precision, queries[0]),
             "recall": half.recall,
             **half.latency.summary(),
@@ -126,8 +124,8 @@ def _compare(
 
 
 def measure(
-    owner: psycopg.Connection[Any],
-    admin: psycopg.Connection[Any],
+    owner: Connection,
+    admin: Connection,
     data: Dataset,
     *,
     queries: int,
