@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
-from sensa_db_tools.benchmark import dataset, report, runner, workloads
+from sensa_db_tools.benchmark import dataset, report, workloads
 from sensa_db_tools.benchmark.scale import Scale
 from sensa_db_tools.cli import main
 from tests.postgres import REPO_ROOT, PostgresServer
@@ -151,18 +151,20 @@ def test_the_standbys_lag_was_sampled_while_each_target_ran(results: dict[str, A
     assert all(row["samples"] > 0 and row["max_delay_ms"] >= 0 for row in lag)
 
 
+def _benchmark_databases(pg_server: PostgresServer) -> set[str]:
+    with pg_server.connect("postgres") as admin:
+        rows = admin.execute("SELECT datname FROM pg_database WHERE datname LIKE 'sensa_bench_%'")
+        return {name for (name,) in rows}
+
+
 def test_a_standby_target_refuses_the_mix_that_writes_before_creating_anything(
-    pg_server: PostgresServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    pg_server: PostgresServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The control is quick_run: the same arguments with --read-only complete."""
-    created: list[str] = []
-    monkeypatch.setattr(runner, "create_database", lambda *args: created.append("db") or "")
+    before = _benchmark_databases(pg_server)
     assert main(_benchmark_arguments(pg_server, tmp_path)) == 2
     assert "hot standby refuses the mix's write (progress heartbeat)" in capsys.readouterr().err
-    assert created == []
+    assert _benchmark_databases(pg_server) == before
 
 
 # -- the checks themselves refuse wrong answers --------------------------------
