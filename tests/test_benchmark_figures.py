@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
-from sensa_db_tools.benchmark import concurrency, corpus, plans, revision_ab, workloads
+from sensa_db_tools.benchmark import (
+    concurrency,
+    corpus,
+    plans,
+    revision_ab,
+    scale_curve,
+    workloads,
+)
 
 
 def test_a_plan_ordered_by_an_index_is_named_hnsw() -> None:
@@ -41,6 +48,28 @@ def test_the_function_query_takes_the_chosen_branch_with_placeholders() -> None:
 
 def _run(role: str, repetition: int, tps: float) -> concurrency.Run:
     return concurrency.Run("direct", role, 4, repetition, tps, 1, 2, 3, 100, 0, 0.05)
+
+
+def test_a_negative_branch_counts_from_the_last_return_query() -> None:
+    """The learner's branch is the last: read at a revision before it existed, the
+    same position names the function's only query."""
+    before = "BEGIN RETURN QUERY SELECT p_x; END;"
+    after = "BEGIN IF c THEN RETURN QUERY SELECT p_x; ELSE RETURN QUERY SELECT p_x, 2; END IF;"
+    assert plans.function_query(before, ["p_x"], branch=-1) == "SELECT $1"
+    assert plans.function_query(after, ["p_x"], branch=-1) == "SELECT $1, 2"
+
+
+def test_the_million_point_has_a_keyword_per_document_and_no_serial_builds() -> None:
+    assert scale_curve.MILLION.documents == scale_curve.MILLION.keywords == 1_000_000
+    point = {
+        "documents": 1_000_000, "keywords": 1_000_000, "load_s": 1.0, "build_serial_s": None,
+        "build_parallel_s": 2.0, "documents_table_mib": 1.0, "documents_index_mib": 1.0,
+        "keywords_index_mib": 1.0, "learner_search_p95_ms": 1.0, "global_search_p95_ms": 1.0,
+        "global_search_recall": 1.0, "other_p95_ms": dict.fromkeys(scale_curve.OTHER_QUERIES, 1.0),
+    }  # fmt: skip
+    row = scale_curve.render_markdown([point]).splitlines()[-1]
+    assert "| not timed / 2 |" in row
+    assert "| 3 / 2 |" in scale_curve.render_markdown([{**point, "build_serial_s": 3.0}])
 
 
 def test_the_read_only_mix_is_the_mix_without_its_writes() -> None:

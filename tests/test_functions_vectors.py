@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -290,7 +291,7 @@ def test_similar_keywords_in_a_course_are_an_exact_scan_of_its_keywords(
 ) -> None:
     index_preferred.execute(text(f"SET LOCAL plan_cache_mode = {plan_mode}"))
     prepare_function_query(
-        index_preferred, "find_similar_keywords", "similar_keywords_in_course_plan", branch=1
+        index_preferred, "find_similar_keywords", "similar_keywords_in_course_plan", branch=2
     )
     nodes = explain(
         index_preferred,
@@ -353,6 +354,57 @@ def test_an_embedding_beyond_half_precision_is_refused_by_the_index(
             connection.execute(insert, parameters)
     stored = connection.scalar(text("SELECT count(*) FROM keywords WHERE term = 'huge'"))
     assert stored == (1 if accepted else 0)
+
+
+# No half-precision value holds 70,000 (65,504 is the largest): a search that
+# converts the query to halfvec refuses it, one in full precision answers it.
+QUERY_BEYOND_HALF_PRECISION = axis_vector(70000.0, 1.0)
+
+
+@pytest.fixture
+def learner(app_engine: Engine, shared_engine: Engine, corpus: Corpus) -> Iterator[Connection]:
+    """The API acting for the owner of the target course (one processed document, its
+    keywords), in a transaction rolled back after the test."""
+    with shared_engine.connect() as admin:
+        owner = admin.scalar(
+            text("SELECT user_id FROM courses WHERE course_id = :c"), {"c": corpus.target_course}
+        )
+    with app_engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            conn.execute(text("SELECT set_current_user_id(:u)"), {"u": owner})
+            yield conn
+        finally:
+            transaction.rollback()
+
+
+def test_a_learners_search_is_an_exact_scan_in_full_precision(
+    learner: Connection, connection: Connection, corpus: Corpus
+) -> None:
+    """A learner's own rows are ranked by the full-precision distance, with no cast
+    to halfvec per row (the cost revision 7353a34f00a9 removed)."""
+    learner.execute(text("UPDATE processed_documents SET embedding = CAST(:e AS vector)"),
+                    {"e": axis_vector(1.0)})  # fmt: skip
+    documents = similar_documents(learner, QUERY_BEYOND_HALF_PRECISION, 10, -1.0)
+    assert len(documents) == 1
+    keywords = similar_keywords(learner, QUERY_BEYOND_HALF_PRECISION, 10, None)
+    assert len(keywords) == 10
+    assert course_of_keywords(connection, [k for k, _ in keywords]) == {corpus.target_course}
+    in_course = similar_keywords(learner, QUERY_BEYOND_HALF_PRECISION, 10, corpus.target_course)
+    assert in_course == keywords
+
+
+@pytest.mark.parametrize("function", ["find_similar_documents", "find_similar_keywords"])
+def test_control_a_search_over_everything_converts_the_query_to_half_precision(
+    connection: Connection, corpus: Corpus, function: str
+) -> None:
+    """The probe above tells the two paths apart: the worker's and staff's search
+    goes through the halfvec index and refuses the same query."""
+    with refused(connection, "22003", message="out of range for type halfvec"):
+        connection.execute(
+            text(f"SELECT * FROM {function}(CAST(:q AS vector), 10, -1.0)"),
+            {"q": QUERY_BEYOND_HALF_PRECISION},
+        )
 
 
 def test_a_query_of_another_dimension_is_refused_naming_the_dimensions(

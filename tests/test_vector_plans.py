@@ -9,8 +9,11 @@ applies, tests/function_plans.py) is explained twice:
   through the HNSW index from 10,000 documents on; at 1,000 an exact scan,
   which is as fast there (both 1.1 ms on this data, with the index over full
   precision; the halfvec index is chosen from 2,000 on);
-* over one learner's documents (a sensa_app login naming its learner): an
-  exact scan of that learner's rows at every size, which answers 10 rows.
+* over one learner's documents (a sensa_app login naming its learner, the
+  function's own branch for a learner): an exact scan of that learner's rows
+  at every size, sorted by the full-precision distance, which answers 10 rows.
+  The global search's exact plan at 1,000 documents sorts by the halfvec
+  expression: the control that the sort key check sees the difference.
 
 The control shows the fault these tests catch, at the issue's 40,000
 documents: an HNSW index the function's ORDER BY does not match (the index
@@ -41,6 +44,8 @@ from tests.postgres import PostgresServer
 from tests.rls import as_login, ensure_test_logins
 
 SIZES = (1_000, 10_000, 40_000, 100_000)
+# find_similar_documents()'s RETURN QUERY statements, by position.
+GLOBAL_BRANCH, LEARNER_BRANCH = 0, 1
 # Below this many documents an exact scan of all of them is as fast as the index.
 EXACT_UP_TO = 1_000
 DOCUMENTS_PER_LEARNER = 100
@@ -154,18 +159,19 @@ def query_vector(connection: Connection) -> str:
     return vector
 
 
-def function_plan(connection: Connection, query: str) -> list[dict[str, Any]]:
-    """Nodes of the plan of find_similar_documents()'s query, under its own settings."""
+def function_plan(connection: Connection, query: str, branch: int) -> list[dict[str, Any]]:
+    """Nodes of the plan of find_similar_documents()'s query in ``branch``, under the
+    function's own settings."""
     for setting, value in FUNCTION_HNSW_SETTINGS.items():
         connection.execute(text("SELECT set_config(:s, :v, true)"), {"s": setting, "v": value})
     statement = f"similar_documents_{uuid.uuid4().hex[:8]}"
-    prepare_function_query(connection, "find_similar_documents", statement)
+    prepare_function_query(connection, "find_similar_documents", statement, branch)
     return explain(connection, statement, f"'{query}', 10, -1")
 
 
 def global_plan(table: GrowingTable) -> list[dict[str, Any]]:
     with table.admin.connect() as admin, admin.begin():
-        return function_plan(admin, query_vector(admin))
+        return function_plan(admin, query_vector(admin), GLOBAL_BRANCH)
 
 
 def learner_plan_and_rows(table: GrowingTable) -> tuple[list[dict[str, Any]], int]:
@@ -180,11 +186,15 @@ def learner_plan_and_rows(table: GrowingTable) -> tuple[list[dict[str, Any]], in
                 {"q": query},
             ).all()
         )
-        return function_plan(app, query), rows
+        return function_plan(app, query, LEARNER_BRANCH), rows
 
 
 def node_types(nodes: list[dict[str, Any]]) -> set[str]:
     return {node["Node Type"] for node in nodes}
+
+
+def sort_keys(nodes: list[dict[str, Any]]) -> str:
+    return " ".join(" ".join(node.get("Sort Key", [])) for node in nodes)
 
 
 def check_plans_at(growing: GrowingTable, documents: int) -> None:
@@ -194,12 +204,14 @@ def check_plans_at(growing: GrowingTable, documents: int) -> None:
     if documents <= EXACT_UP_TO:
         assert DOCUMENT_INDEX not in indexes_used(global_nodes)
         assert {"Seq Scan", "Sort"} <= node_types(global_nodes)
+        assert "halfvec" in sort_keys(global_nodes)
     else:
         assert DOCUMENT_INDEX in indexes_used(global_nodes)
 
     nodes, rows = learner_plan_and_rows(growing)
     assert DOCUMENT_INDEX not in indexes_used(nodes)
     assert "Sort" in node_types(nodes)
+    assert "halfvec" not in sort_keys(nodes)
     assert rows == 10
 
 

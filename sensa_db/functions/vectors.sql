@@ -19,21 +19,30 @@ $$;
 /**
  * The processed documents whose embedding is nearest to query_embedding by
  * cosine distance: at most match_count of them, those with a similarity of
- * at least min_similarity, most similar first.
+ * at least min_similarity, most similar first. The similarity returned is
+ * the exact one (the same as cosine_similarity()).
  *
- * The inner query is the shape the HNSW index idx_processed_docs_embedding
- * answers: ORDER BY the half-precision expression it is built on
+ * A learner (a request context, current_learner_id()) sees only their own
+ * documents (processed_document_isolation_select), a hundred or so: an exact
+ * scan of them in full precision, always their true nearest and always
+ * match_count rows when they have that many. Ordering these rows by the
+ * index's half-precision expression instead, as the global search does, cast
+ * every row: 2.9 ms against 0.36 ms for 216 documents, with pgvector built
+ * portable (OPTFLAGS="", converting to half precision in software); F16C
+ * instructions make the cast cheaper but not free (docs/BENCHMARK.md).
+ *
+ * Everyone else (the worker, staff) searches every document: the inner query
+ * is the shape the HNSW index idx_processed_docs_embedding answers, ORDER BY
+ * the half-precision expression it is built on
  * (embedding::halfvec(768) <=> $1::halfvec(768)) LIMIT n. Half precision
  * only picks the candidates, twice match_count of them: their distance is
  * computed again over the full-precision vectors, and the answer is ranked
- * and filtered by that, so the similarity returned is the exact one (the same
- * as cosine_similarity()), and an exact scan (a learner's own documents)
- * still returns the exact nearest unless more than match_count rows lie
- * within half precision's rounding of the last one. The similarity threshold
- * is applied to the candidates, since a filter on the distance would make
- * the index scan keep looking for rows that do not exist. Iterative scans
- * (pgvector 0.8, relaxed order, re-sorted outside) keep match_count rows
- * coming when row-level security filters out candidates.
+ * and filtered by that. The similarity threshold is applied to the
+ * candidates, since a filter on the distance would make the index scan keep
+ * looking for rows that do not exist. Iterative scans (pgvector 0.8, relaxed
+ * order, re-sorted outside) keep match_count rows coming when row-level
+ * security filters out candidates. On a small table the planner still takes
+ * an exact scan where that is cheaper.
  *
  * SECURITY INVOKER: row-level security decides which documents the caller sees.
  */
@@ -58,23 +67,38 @@ DECLARE
     caller_iterative_scan text := current_setting('hnsw.iterative_scan', true);
     caller_ef_search text := current_setting('hnsw.ef_search', true);
 BEGIN
-    PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
-    PERFORM set_config('hnsw.ef_search', '100', true);
-    RETURN QUERY
-    SELECT nearest.processed_id, nearest.document_id, nearest.course_id, nearest.subject,
-           1 - nearest.distance
-    FROM (
-        SELECT pd.processed_id, pd.document_id, pd.course_id, pd.subject,
-               pd.embedding <=> query_embedding AS distance
-        FROM public.processed_documents pd
-        ORDER BY pd.embedding::halfvec(768) <=> query_embedding::halfvec(768)
-        LIMIT 2 * match_count::bigint
-    ) AS nearest
-    WHERE 1 - nearest.distance >= min_similarity
-    ORDER BY nearest.distance, nearest.processed_id
-    LIMIT match_count;
-    PERFORM set_config('hnsw.iterative_scan', coalesce(caller_iterative_scan, 'off'), true);
-    PERFORM set_config('hnsw.ef_search', coalesce(caller_ef_search, '40'), true);
+    IF public.current_learner_id() IS NULL THEN
+        PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
+        PERFORM set_config('hnsw.ef_search', '100', true);
+        RETURN QUERY
+        SELECT nearest.processed_id, nearest.document_id, nearest.course_id, nearest.subject,
+               1 - nearest.distance
+        FROM (
+            SELECT pd.processed_id, pd.document_id, pd.course_id, pd.subject,
+                   pd.embedding <=> query_embedding AS distance
+            FROM public.processed_documents pd
+            ORDER BY pd.embedding::halfvec(768) <=> query_embedding::halfvec(768)
+            LIMIT 2 * match_count::bigint
+        ) AS nearest
+        WHERE 1 - nearest.distance >= min_similarity
+        ORDER BY nearest.distance, nearest.processed_id
+        LIMIT match_count;
+        PERFORM set_config('hnsw.iterative_scan', coalesce(caller_iterative_scan, 'off'), true);
+        PERFORM set_config('hnsw.ef_search', coalesce(caller_ef_search, '40'), true);
+    ELSE
+        RETURN QUERY
+        SELECT nearest.processed_id, nearest.document_id, nearest.course_id, nearest.subject,
+               1 - nearest.distance
+        FROM (
+            SELECT pd.processed_id, pd.document_id, pd.course_id, pd.subject,
+                   pd.embedding <=> query_embedding AS distance
+            FROM public.processed_documents pd
+            ORDER BY distance, pd.processed_id
+            LIMIT match_count
+        ) AS nearest
+        WHERE 1 - nearest.distance >= min_similarity
+        ORDER BY nearest.distance, nearest.processed_id;
+    END IF;
 END;
 $$;
 
@@ -82,12 +106,6 @@ $$;
  * The keywords whose embedding is nearest to query_embedding by cosine
  * distance, optionally only those of one course: at most match_count, those
  * with a similarity of at least min_similarity, most similar first.
- *
- * Without a course: the HNSW index idx_keywords_embedding over the
- * half-precision expression, with the iterative scan (pgvector 0.8, relaxed
- * order, re-sorted outside) so that the rows row-level security filters out
- * do not leave the answer short; the candidates, the full-precision
- * re-ranking and the hnsw.* settings are as in find_similar_documents().
  *
  * With a course: an exact scan of the course's keywords (its processed
  * documents, their chapters, their keywords, each through its index). A
@@ -98,6 +116,16 @@ $$;
  * short of 10 rows in 0.5% of the benchmark's queries, after scanning up to
  * hnsw.max_scan_tuples at 10 to 60 ms. The MATERIALIZED fence keeps the
  * planner from ordering the course's rows through the HNSW index again.
+ *
+ * Without a course, for a learner: an exact scan of their own keywords in
+ * full precision, as in find_similar_documents().
+ *
+ * Without a course, for everyone else: the HNSW index idx_keywords_embedding
+ * over the half-precision expression, with the iterative scan (pgvector 0.8,
+ * relaxed order, re-sorted outside) so that the rows row-level security
+ * filters out do not leave the answer short; the candidates, the
+ * full-precision re-ranking and the hnsw.* settings are as in
+ * find_similar_documents().
  *
  * SECURITY INVOKER: row-level security decides which keywords the caller sees.
  */
@@ -123,7 +151,7 @@ DECLARE
     caller_iterative_scan text := current_setting('hnsw.iterative_scan', true);
     caller_ef_search text := current_setting('hnsw.ef_search', true);
 BEGIN
-    IF p_course_id IS NULL THEN
+    IF p_course_id IS NULL AND public.current_learner_id() IS NULL THEN
         PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
         PERFORM set_config('hnsw.ef_search', '100', true);
         RETURN QUERY
@@ -141,6 +169,19 @@ BEGIN
         LIMIT match_count;
         PERFORM set_config('hnsw.iterative_scan', coalesce(caller_iterative_scan, 'off'), true);
         PERFORM set_config('hnsw.ef_search', coalesce(caller_ef_search, '40'), true);
+    ELSIF p_course_id IS NULL THEN
+        RETURN QUERY
+        SELECT nearest.keyword_id, nearest.chapter_id, nearest.term, nearest.definition,
+               1 - nearest.distance
+        FROM (
+            SELECT k.keyword_id, k.chapter_id, k.term, k.definition,
+                   k.embedding <=> query_embedding AS distance
+            FROM public.keywords k
+            ORDER BY distance, k.keyword_id
+            LIMIT match_count
+        ) AS nearest
+        WHERE 1 - nearest.distance >= min_similarity
+        ORDER BY nearest.distance, nearest.keyword_id;
     ELSE
         RETURN QUERY
         WITH course_keywords AS MATERIALIZED (

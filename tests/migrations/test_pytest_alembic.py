@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from alembic.migration import MigrationContext as AlembicMigrationContext
 from alembic.script import ScriptDirectory
 from alembic_utils.replaceable_entity import ReplaceableEntity, registry
@@ -24,10 +26,13 @@ from pytest_alembic.tests.experimental import (
 from pytest_alembic.tests.experimental import (
     test_downgrade_leaves_no_trace as _downgrade_leaves_no_trace,
 )
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from sensa_db.sql_entities import ENTITY_TYPES
+from sensa_db_tools.benchmark.kill_sweep import normalised_schema
+from tests.postgres import REPO_ROOT, PostgresServer
 
 __all__ = [
     "test_model_definitions_match_ddl",
@@ -84,21 +89,67 @@ def test_downgrade_leaves_no_trace(
     # the two diffs differ only where the schema does.
     for entity_type in ENTITY_TYPES:
         monkeypatch.setattr(entity_type, "from_database", _sorted_from_database(entity_type))
-    # The test runs every cycle in a savepoint it rolls back; a revision with an
-    # autocommit_block (a batched backfill, a concurrent index build) must
-    # commit as it goes and cannot run there. Those are skipped here, and
-    # test_up_down_consistency and their data tests run them for real.
-    committing = [
-        script.revision
-        for script in ScriptDirectory.from_config(
-            alembic_runner.command_executor.alembic_config
-        ).walk_revisions()
-        if "autocommit_block()" in inspect.getsource(script.module)
-    ]
-    assert committing, "no revision commits as it goes: drop this skip"
+    skipped = skipped_in_the_sandbox(alembic_runner.command_executor.alembic_config)
     _downgrade_leaves_no_trace(
         dataclasses.replace(
             alembic_runner,
-            config=dataclasses.replace(alembic_runner.config, skip_revisions=committing),
+            config=dataclasses.replace(alembic_runner.config, skip_revisions=skipped),
         )
     )
+
+
+# Revisions whose downgrade puts back what a committing revision made, which the
+# sandbox never had: 7353a34f00a9 restores the half-precision functions of
+# 52a077888982.
+RESTORES_A_COMMITTING_REVISIONS_WORK = ("7353a34f00a9",)
+
+
+def skipped_in_the_sandbox(config: Config) -> list[str]:
+    """The revisions test_downgrade_leaves_no_trace cannot cycle in its savepoints.
+
+    A revision with an autocommit_block (a batched backfill, a concurrent index
+    build) must commit as it goes and cannot run in a savepoint; one that restores
+    such a revision's work on downgrade would differ from a sandbox that skipped
+    it. test_the_skipped_revisions_leave_no_trace_for_real cycles them instead.
+    """
+    committing = [
+        script.revision
+        for script in ScriptDirectory.from_config(config).walk_revisions()
+        if "autocommit_block()" in inspect.getsource(script.module)
+    ]
+    assert committing, "no revision commits as it goes: drop this skip"
+    return committing + list(RESTORES_A_COMMITTING_REVISIONS_WORK)
+
+
+def test_the_skipped_revisions_leave_no_trace_for_real(
+    pg_server: PostgresServer, empty_database: str
+) -> None:
+    """Each revision the sandbox skips, upgraded and downgraded on a committed
+    database: the schema (pg_dump) at its parent is the same before and after."""
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    skipped = set(skipped_in_the_sandbox(config))
+    server, dbname = (
+        make_url(pg_server.url("postgres", driver="postgresql")),
+        make_url(empty_database).database,
+    )
+    assert dbname is not None
+    engine = create_engine(empty_database, poolclass=NullPool)
+    config.attributes["connection"] = engine
+    try:
+        for script in reversed(list(ScriptDirectory.from_config(config).walk_revisions())):
+            if script.revision in skipped:
+                parent = normalised_schema(server, dbname)
+                command.upgrade(config, script.revision)
+                command.downgrade(config, str(script.down_revision))
+                assert normalised_schema(server, dbname) == parent, script.revision
+            command.upgrade(config, script.revision)
+        # The control: a function a downgrade left changed shows in the dump.
+        at_head = normalised_schema(server, dbname)
+        with engine.begin() as connection:
+            connection.execute(
+                text("ALTER FUNCTION public.find_similar_documents SET work_mem = '8MB'")
+            )
+        assert normalised_schema(server, dbname) != at_head
+    finally:
+        engine.dispose()

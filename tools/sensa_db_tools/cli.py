@@ -338,11 +338,10 @@ def _benchmark(args: argparse.Namespace) -> int:
     if args.scale_curve:
         from sensa_db_tools.benchmark import scale_curve
 
-        factors = (
-            scale_curve.FACTORS if args.scale_curve_max >= 1_000_000 else scale_curve.FACTORS[:2]
-        )
+        million = args.scale_curve_max >= scale_curve.MILLION.documents
+        sizes = scale_curve.SIZES + ((scale_curve.MILLION,) if million else ())
         try:
-            scale_curve.run_curve(options, factors)
+            scale_curve.run_curve(options, sizes)
         except WrongAnswerError as exc:
             print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)
             return 1
@@ -453,8 +452,8 @@ def add_benchmark(subparsers: SubParsers) -> None:
     parser.add_argument(
         "--scale-curve",
         action="store_true",
-        help="the whole benchmark at 10,000 and 100,000 documents (and 1,000,000 with"
-        " --scale-curve-max 1000000: hours), tabled and plotted against size",
+        help="the whole benchmark at 10,000 and 100,000 documents (and 1,000,000, with"
+        " 1,000,000 keywords, with --scale-curve-max 1000000: hours), tabled and plotted",
     )
     parser.add_argument(
         "--scale-curve-max",

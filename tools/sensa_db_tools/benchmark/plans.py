@@ -35,8 +35,8 @@ WHERE p.proname = %(name)s AND p.pronamespace = 'public'::regnamespace
 
 
 def function_query(source: str, names: Sequence[str], branch: int = 0) -> str:
-    """The query of a function body: its ``branch``-th RETURN QUERY, or the whole SQL body,
-    with each named argument replaced by its $n placeholder."""
+    """The query of a function body: its ``branch``-th RETURN QUERY (negative: from the
+    last), or the whole SQL body, with each named argument replaced by its $n placeholder."""
     returned = re.findall(r"RETURN QUERY\s+(.*?);", source, re.DOTALL)
     query: str = returned[branch] if returned else source
     for position, name in enumerate(names, start=1):
@@ -113,6 +113,10 @@ class FunctionPlan:
     function: str
     arguments: Callable[[tuple[Any, ...]], tuple[Any, ...]]
     branch: int = 0
+    # The RETURN QUERY a learner's call runs, where the function has one of its own.
+    # Counted from the last where it is the last, so that the plan is read at a
+    # revision before the branch existed as well (sensa-db benchmark --revisions).
+    learner_branch: int | None = None
     settings: Mapping[str, str] = field(default_factory=lambda: FUNCTION_HNSW_SETTINGS)
 
     def describe(
@@ -122,13 +126,15 @@ class FunctionPlan:
         learner: uuid.UUID | None = None,
     ) -> str:
         """The plan's summary for ``params``, as a learner when one is named."""
+        branch = self.branch
         if learner is not None:
             connection.execute("SELECT public.set_current_user_id(%s)", (learner,))
+            branch = self.branch if self.learner_branch is None else self.learner_branch
         nodes = explain_function(
             connection,
             self.function,
             self.arguments(params),
             settings=self.settings,
-            branch=self.branch,
+            branch=branch,
         )
         return summary(nodes)

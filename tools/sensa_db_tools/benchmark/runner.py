@@ -33,6 +33,7 @@ from sensa_db_tools.benchmark import concurrency, halfvec, replica, report
 from sensa_db_tools.benchmark.dataset import Dataset, generate
 from sensa_db_tools.benchmark.loading import (
     BENCH_LOGINS,
+    MAINTENANCE_WORK_MEM,
     TableLoad,
     benchmark_database,
     build_hnsw_indexes,
@@ -75,6 +76,8 @@ class Options:
     concurrency_read_only: bool = False
     # --halfvec: measure a vector(768) HNSW index beside each shipped halfvec(768) one.
     halfvec: bool = False
+    # Time a serial HNSW build before the parallel one that is kept.
+    serial_builds: bool = True
 
 
 def _say(message: str) -> None:
@@ -260,6 +263,7 @@ def populate(
     seed: int,
     progress: bool,
     data: Dataset | None = None,
+    serial_builds: bool = True,
 ) -> Populated:
     """Load ``data`` (else the data set generated at ``scale``) into ``dbname`` (at head,
     owned by ``owner``'s login), with its HNSW indexes rebuilt and its statistics fresh."""
@@ -278,8 +282,9 @@ def populate(
         loading = time.perf_counter()
         loads = load(admin, data, progress=progress)
         load_seconds = time.perf_counter() - loading
-    _say("building the HNSW indexes (serial, then parallel; maintenance_work_mem 2GB)")
-    index_seconds = build_hnsw_indexes(owner)
+    modes = "serial, then parallel" if serial_builds else "parallel"
+    _say(f"building the HNSW indexes ({modes}; maintenance_work_mem {MAINTENANCE_WORK_MEM})")
+    index_seconds = build_hnsw_indexes(owner, compare_serial=serial_builds)
     sizes = relation_sizes(owner)
     vacuum_analyze(owner)
     return Populated(data, loads, generate_seconds, load_seconds, index_seconds, sizes)
@@ -380,6 +385,7 @@ def run(options: Options, data: Dataset | None = None) -> dict[str, Any]:
                 seed=options.seed,
                 progress=options.progress,
                 data=data,
+                serial_builds=options.serial_builds,
             )
             data, loads = populated.data, populated.loads
 

@@ -266,7 +266,9 @@ LEARNER_WORKLOADS: tuple[Workload, ...] = (
         _similar_documents_case,
         _similar_documents_check,
         same_rows=False,
-        plan=FunctionPlan("find_similar_documents", lambda params: (params[0], 10, -1)),
+        plan=FunctionPlan(
+            "find_similar_documents", lambda params: (params[0], 10, -1), learner_branch=-1
+        ),
     ),
     Workload(
         "find_similar_keywords_in_course",
@@ -278,7 +280,7 @@ LEARNER_WORKLOADS: tuple[Workload, ...] = (
         _similar_keywords_case,
         _similar_keywords_check,
         plan=FunctionPlan(
-            "find_similar_keywords", lambda params: (params[0], 10, -1, params[1]), branch=1
+            "find_similar_keywords", lambda params: (params[0], 10, -1, params[1]), branch=-1
         ),
     ),
     Workload(
