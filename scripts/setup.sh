@@ -144,8 +144,13 @@ conf_d="/etc/postgresql/${PG_MAJOR}/main/conf.d"
 # Settings the project needs, rewritten whenever they change. pgvector >= 0.8.2
 # builds HNSW indexes in parallel safely, so PostgreSQL's defaults stand
 # (earlier set-ups wrote max_parallel_maintenance_workers = 0 here).
+# max_connections: the benchmark's 64 direct pgbench clients run while PgBouncer
+# still holds its pools (20 server connections per database and login), beside
+# the standby's walsender and the tests' own; PostgreSQL's 100 is not enough. A
+# hot standby needs at least the primary's value (below).
+MAX_CONNECTIONS=200
 cluster_conf="$(printf '%s\n' "# Written by sensa-db scripts/setup.sh; edits are overwritten." \
-  "listen_addresses = 'localhost'")"
+  "listen_addresses = 'localhost'" "max_connections = ${MAX_CONNECTIONS}")"
 if [ "$(cat "$conf_d/sensa-db.conf" 2>/dev/null)" != "$cluster_conf" ]; then
   note "writing $conf_d/sensa-db.conf"
   printf '%s\n' "$cluster_conf" | as_root tee "$conf_d/sensa-db.conf" >/dev/null
@@ -212,6 +217,20 @@ wait_for_streaming() {
   for _ in $(seq 1 60); do standby_streaming && return 0; sleep 0.5; done
   return 1
 }
+standby_conf="$(printf '%s\n' "# Written by sensa-db scripts/setup.sh; edits are overwritten." \
+  "listen_addresses = 'localhost'" "hot_standby = on" "max_connections = ${MAX_CONNECTIONS}" \
+  "# Queries on the standby hold back the primary's vacuum instead of being cancelled." \
+  "hot_standby_feedback = on")"
+standby_conf_file="/etc/postgresql/${PG_MAJOR}/standby/conf.d/sensa-db.conf"
+if [ -d "$(dirname "$standby_conf_file")" ] && [ "$(cat "$standby_conf_file" 2>/dev/null)" != "$standby_conf" ]; then
+  # A standby whose settings fall below the primary's pauses its replay until
+  # it restarts with them.
+  note "writing $standby_conf_file"
+  printf '%s\n' "$standby_conf" | as_root tee "$standby_conf_file" >/dev/null
+  if [[ "$(cluster_status standby)" == online* ]]; then
+    as_root pg_ctlcluster "${PG_MAJOR}" standby restart
+  fi
+fi
 if [[ "$(cluster_status standby)" == down* ]]; then
   # Stopped with the machine's processes: its slot kept the WAL it needs.
   note "starting"
@@ -240,11 +259,7 @@ else
     WHERE slot_name = '${STANDBY_SLOT}' AND NOT active" >/dev/null
   note "pg_basebackup of ${PG_MAJOR}/main"
   as_root pg_createcluster "${PG_MAJOR}" standby --port "$STANDBY_PORT" >/dev/null
-  printf '%s\n' "# Written by sensa-db scripts/setup.sh; edits are overwritten." \
-    "listen_addresses = 'localhost'" "hot_standby = on" \
-    "# Queries on the standby hold back the primary's vacuum instead of being cancelled." \
-    "hot_standby_feedback = on" \
-    | as_root tee "/etc/postgresql/${PG_MAJOR}/standby/conf.d/sensa-db.conf" >/dev/null
+  printf '%s\n' "$standby_conf" | as_root tee "$standby_conf_file" >/dev/null
   as_postgres rm -rf "$STANDBY_DATA"
   as_postgres pg_basebackup -h /var/run/postgresql -p "$PGPORT" -D "$STANDBY_DATA" \
     --write-recovery-conf --wal-method=stream --checkpoint=fast --create-slot --slot="$STANDBY_SLOT" \
