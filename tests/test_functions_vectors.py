@@ -394,6 +394,26 @@ def test_a_learners_search_is_an_exact_scan_in_full_precision(
     assert in_course == keywords
 
 
+def test_a_caller_who_sees_more_and_names_a_learner_searches_only_their_rows(
+    connection: Connection, corpus: Corpus
+) -> None:
+    """admin_role sees every keyword; naming a learner (the two settings
+    set_current_user_id() writes, as the benchmark's baseline does) narrows the
+    search to that learner's, so both sides of the benchmark do the same work."""
+    connection.execute(
+        text(
+            "SELECT set_config('app.current_user_id', CAST(c.user_id AS text), true),"
+            " set_config('app.current_user_txn',"
+            " CAST(EXTRACT(epoch FROM transaction_timestamp()) AS text), true)"
+            " FROM courses c WHERE c.course_id = :c"
+        ),
+        {"c": corpus.target_course},
+    )
+    found = similar_keywords(connection, QUERY_BEYOND_HALF_PRECISION, 50, None)
+    assert len(found) == corpus.target_keywords
+    assert course_of_keywords(connection, [k for k, _ in found]) == {corpus.target_course}
+
+
 @pytest.mark.parametrize("function", ["find_similar_documents", "find_similar_keywords"])
 def test_control_a_search_over_everything_converts_the_query_to_half_precision(
     connection: Connection, corpus: Corpus, function: str

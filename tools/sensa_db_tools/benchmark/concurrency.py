@@ -65,11 +65,16 @@ _PICK = (
     "{name_the_learner}\n"
 )
 # The app names its learner as the API does. admin_role may not call
-# set_current_user_id(); it sets the same setting directly, so that both sides do
-# the same work but for row-level security.
+# set_current_user_id(); it writes the two settings that function writes
+# (sensa_db/functions/request_context.sql), so that current_learner_id() names the
+# same learner and both sides do the same work but for row-level security: a
+# learner's find_similar_documents() is then the exact scan of their documents on
+# both, not a search of every document on the baseline's.
 NAME_THE_LEARNER = {
     APP_ROLE: "SELECT public.set_current_user_id(:uid);",
-    ADMIN_ROLE: "SELECT set_config('app.current_user_id', :uid, true);",
+    ADMIN_ROLE: "SELECT set_config('app.current_user_id', :uid, true),"
+    " set_config('app.current_user_txn',"
+    " CAST(EXTRACT(epoch FROM transaction_timestamp()) AS text), true);",
 }
 SCRIPTS = {
     "course_lookup": (
