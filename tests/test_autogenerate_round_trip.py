@@ -76,7 +76,10 @@ $body$;"""
 
 POLICY_FILE = "sensa_db/policies/learning.sql"
 POLICY = "feedback_isolation_insert"
-OLD_POLICY_LINE = "        AND course_id = ANY (ARRAY(SELECT c.course_id FROM public.courses c))"
+OLD_POLICY_LINE = (
+    "        AND EXISTS (SELECT FROM public.courses c"
+    " WHERE c.course_id = user_annotations.course_id)"
+)
 NEW_POLICY_LINE = "        AND course_id IN (SELECT c.course_id FROM public.courses c)"
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
-from sensa_db_tools.benchmark import dataset, report, workloads
+from sensa_db_tools.benchmark import concurrency, dataset, report, workloads
 from sensa_db_tools.benchmark.scale import Scale
 from sensa_db_tools.cli import main
 from tests.postgres import REPO_ROOT, PostgresServer
@@ -141,6 +141,13 @@ def test_the_read_only_mix_ran_on_the_primary_and_the_standby_without_errors(
         assert row["failed"] == 0
         assert row["tps"] > 0
         assert 0 < row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"]
+    costs = {(row["target"], row["request"]) for row in throughput["request_costs"]}
+    assert costs == {
+        (target, request)
+        for target in ("direct", "standby")
+        for request in concurrency.mix(read_only=True)
+    }
+    assert all(row["clients"] == min(SAMPLE_CLIENTS) for row in throughput["request_costs"])
 
 
 def test_the_standbys_lag_was_sampled_while_each_target_ran(results: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ These run without a database; the end-to-end run is tests/test_benchmark.py.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -94,6 +95,46 @@ def test_the_rls_overhead_is_the_mean_paired_loss_with_a_student_t_interval() ->
     assert overhead["low"] == pytest.approx(0.10 - half)
     assert overhead["high"] == pytest.approx(0.10 + half)
     assert overhead["n"] == 3
+
+
+def test_the_rls_cost_per_request_pairs_repetitions_and_weights_each_request() -> None:
+    """The request where the app is slower carries the added time; another request
+    that is equally fast on both sides carries none, and more clients are left out."""
+    lookup, similarity = "course_lookup", "learner_similarity"
+
+    def run(role: str, repetition: int, clients: int, similarity_ms: float) -> concurrency.Run:
+        return dataclasses.replace(
+            _run(role, repetition, 100),
+            clients=clients,
+            request_mean_ms={lookup: 0.5, similarity: similarity_ms},
+        )
+
+    added = [0.2, 0.3, 0.4]
+    runs = [
+        *(run(APP_ROLE, n, 1, 1.0 + extra) for n, extra in enumerate(added)),
+        *(run(ADMIN_ROLE, n, 1, 1.0) for n in range(3)),
+        # At more clients the queue inflates every latency: not a cost of the policies.
+        *(
+            run(role, n, 4, 9.0 if role == APP_ROLE else 1.0)
+            for role in (APP_ROLE, ADMIN_ROLE)
+            for n in range(3)
+        ),
+    ]
+    rows = {row["request"]: row for row in concurrency.rls_cost_per_request(runs)}
+    assert set(rows) == {lookup, similarity}
+    assert rows[similarity]["clients"] == 1
+    assert rows[similarity]["added_ms"]["mean"] == pytest.approx(0.3)
+    assert rows[similarity]["added_ms"]["low"] < 0.3 < rows[similarity]["added_ms"]["high"]
+    assert rows[similarity]["app_ms"] == pytest.approx(1.3)
+    assert rows[similarity]["share"] == pytest.approx(1.0)
+    assert rows[lookup]["added_ms"]["mean"] == pytest.approx(0.0)
+    assert rows[lookup]["share"] == pytest.approx(0.0)
+
+
+def test_a_pgbench_run_gives_each_script_its_mean_latency() -> None:
+    bench = concurrency.PgbenchRun(100.0, [(0, 1.0), (1, 4.0), (0, 3.0)], 0, 0.05, errors="")
+    assert bench.request_mean_ms(["first", "second"]) == {"first": 2.0, "second": 4.0}
+    assert bench.latencies_ms == [1.0, 4.0, 3.0]
 
 
 def _pass(p50_ms: float, tps: float) -> dict[str, object]:

@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import Connection, delete, func, insert, text, update
 from sqlalchemy.orm import Session
 
-from sensa_db.models import ComplexityLevel, FeedbackType, metadata
+from sensa_db.models import Chapter, ComplexityLevel, FeedbackType, metadata
 from sensa_db.request_context import set_transaction_user
-from sensa_db.security import RLS_TABLES
-from tests.factories import sha256_of
+from sensa_db.security import APP_ROLE, RLS_TABLES
+from sensa_db_tools.benchmark.plans import plan_nodes
+from tests.factories import LearnerGraph, make_learner_graph, sha256_of
 from tests.rls import (
     SeededLearner,
     denied_by_grant,
@@ -366,3 +367,49 @@ def test_without_a_context_every_table_reads_empty_and_rejects_writes(
     _, _, rows = next(entry for entry in FOREIGN_ROWS if entry[0] == table)
     with denied_by_policy(table), app_connection.begin_nested():
         app_connection.execute(insert(metadata.tables[table]).values(rows(second, first)))
+
+
+def _chapters_read_by_a_heartbeat(connection: Connection, graph: LearnerGraph) -> int:
+    """Rows of chapters that a progress heartbeat's plan reads, run as the learner."""
+    connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+    set_transaction_user(connection, graph.user.user_id)
+    plan = connection.execute(
+        text(
+            "EXPLAIN (ANALYZE, FORMAT JSON) UPDATE public.user_progress"
+            " SET time_spent_seconds = time_spent_seconds + 30 WHERE progress_id = :progress"
+        ),
+        {"progress": graph.progress.progress_id},
+    ).scalar_one()
+    connection.execute(text("RESET ROLE"))
+    return sum(
+        node["Actual Rows"] * node["Actual Loops"]
+        for node in plan_nodes(plan[0]["Plan"])
+        if node.get("Relation Name") == "chapters"
+    )
+
+
+def test_a_progress_write_checks_the_one_chapter_it_names_not_the_learners_library(
+    owner_connection: Connection, owner_session: Session
+) -> None:
+    """The WITH CHECK probes the row's chapter by key: a learner with 21 chapters pays
+    for one. The control restores the check it replaced (an array of every chapter
+    the learner can see) and shows the same heartbeat reading all 21."""
+    graph = make_learner_graph(owner_session)
+    owner_session.add_all(
+        Chapter(processed_document=graph.processed, chapter_number=number, title=f"Part {number}")
+        for number in range(2, 22)
+    )
+    owner_session.flush()
+    owner_connection.execute(text("RESET ROLE"))
+    owner_connection.execute(text(f"GRANT {APP_ROLE} TO CURRENT_USER"))
+
+    assert _chapters_read_by_a_heartbeat(owner_connection, graph) == 1
+
+    owner_connection.execute(
+        text(
+            "ALTER POLICY progress_isolation_update ON public.user_progress WITH CHECK ("
+            " user_id = (SELECT public.current_learner_id())"
+            " AND chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)))"
+        )
+    )
+    assert _chapters_read_by_a_heartbeat(owner_connection, graph) == 21

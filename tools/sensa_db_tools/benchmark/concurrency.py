@@ -26,6 +26,9 @@ runs with ``-M extended`` (parameters bound, no named prepared statements, which
 transaction pooling cannot keep) and logs every transaction, from which p50,
 p95 and p99 come. Its own CPU time (user + system, from the kernel's account of
 the child process) over the wall time shows whether the client was the limit.
+The log also names each transaction's script, so the RLS overhead is split by
+request: at the fewest clients, where a latency is the server's work and not a
+queue, each request's mean as the app against the baseline.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +179,8 @@ class Run:
     # (the replica's lag) is attributed to this run.
     started: float = 0.0
     finished: float = 0.0
+    # Each request's mean latency (ms): where the two logins' throughput differs.
+    request_mean_ms: dict[str, float] = field(default_factory=dict)
 
 
 def _write_scripts(directory: Path, role: str, *, read_only: bool) -> list[str]:
@@ -188,24 +193,39 @@ def _write_scripts(directory: Path, role: str, *, read_only: bool) -> list[str]:
     return arguments
 
 
-def _latencies_ms(log_prefix: Path) -> list[float]:
-    """Per-transaction latencies (ms) from pgbench's logs (column 3, microseconds)."""
-    latencies = []
+def _transactions(log_prefix: Path) -> list[tuple[int, float]]:
+    """(script number, latency in ms) of every transaction in pgbench's logs: columns 4
+    and 3 (microseconds); scripts are numbered from 0 in the order they were given."""
+    transactions = []
     for path in log_prefix.parent.glob(f"{log_prefix.name}*"):
         with path.open() as log:
             for row in csv.reader(log, delimiter=" "):
-                latencies.append(int(row[2]) / 1000)
+                transactions.append((int(row[3]), int(row[2]) / 1000))
         path.unlink()
-    return latencies
+    return transactions
 
 
 @dataclass(frozen=True)
 class PgbenchRun:
     tps: float
-    latencies_ms: list[float]
+    transactions: list[tuple[int, float]]
     failed: int
     client_cpu_share: float
     errors: str
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return [latency for _, latency in self.transactions]
+
+    def request_mean_ms(self, requests: Sequence[str]) -> dict[str, float]:
+        """The mean latency of each of ``requests`` (the scripts, in the order given)."""
+        by_script: dict[int, list[float]] = {}
+        for script, latency in self.transactions:
+            by_script.setdefault(script, []).append(latency)
+        return {
+            requests[script]: statistics.fmean(latencies)
+            for script, latencies in sorted(by_script.items())
+        }
 
 
 def run_pgbench(
@@ -243,16 +263,16 @@ def run_pgbench(
     if finished.returncode not in (0, 2):
         raise RuntimeError(f"pgbench failed ({finished.returncode}): {finished.stderr[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    latencies = _latencies_ms(log_prefix)
+    transactions = _transactions(log_prefix)
     failed = sum(
         int(line.split(":")[1].split()[0])
         for line in finished.stdout.splitlines()
         if line.startswith("number of failed transactions")
     )
     tps_lines = [line for line in finished.stdout.splitlines() if line.startswith("tps")]
-    tps = float(tps_lines[-1].split()[2]) if tps_lines else len(latencies) / seconds
+    tps = float(tps_lines[-1].split()[2]) if tps_lines else len(transactions) / seconds
     return PgbenchRun(
-        tps, latencies, failed, cpu / wall / (os.cpu_count() or 1), finished.stderr[-2000:]
+        tps, transactions, failed, cpu / wall / (os.cpu_count() or 1), finished.stderr[-2000:]
     )
 
 
@@ -276,6 +296,7 @@ def measure(
         scripts = {
             role: _write_scripts(workdir, role, read_only=read_only) for role in NAME_THE_LEARNER
         }
+        requests = list(mix(read_only=read_only))
         for count in clients:
             for repetition in range(repetitions):
                 order = list(targets) if repetition % 2 == 0 else list(reversed(targets))
@@ -295,7 +316,7 @@ def measure(
                         runs.append(
                             Run(target.name, role, count, repetition, bench.tps, p50, p95, p99,
                                 len(bench.latencies_ms), bench.failed, bench.client_cpu_share,
-                                started, time.monotonic())
+                                started, time.monotonic(), bench.request_mean_ms(requests))
                         )  # fmt: skip
     return runs
 
@@ -317,6 +338,46 @@ def rls_overhead(runs: Sequence[Run], target: str, clients: int) -> dict[str, fl
         if run.target == target and run.clients == clients:
             by_repetition.setdefault(run.repetition, {})[run.role] = run.tps
     return mean_interval([1 - pair[APP_ROLE] / pair[ADMIN_ROLE] for pair in by_repetition.values()])
+
+
+def rls_cost_per_request(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Where row-level security's cost lies: per target and request, at the fewest clients
+    (no queue, so a latency is the server's work), the app's and the baseline's mean
+    latency (medians over the repetitions) and the paired difference with its 95%
+    interval; ``share`` is the request's part of the mix's added time (weight x difference)."""
+    if not runs:
+        return []
+    fewest = min(run.clients for run in runs)
+    rows = []
+    for target in sorted({run.target for run in runs}):
+        pairs: dict[int, dict[str, Run]] = {}
+        for run in runs:
+            if run.target == target and run.clients == fewest:
+                pairs.setdefault(run.repetition, {})[run.role] = run
+        complete = [pair for pair in pairs.values() if len(pair) == len(NAME_THE_LEARNER)]
+        measured = [set(run.request_mean_ms) for pair in complete for run in pair.values()]
+        requests = [name for name in SCRIPTS if measured and all(name in m for m in measured)]
+        costs = []
+        for name in requests:
+            app = [pair[APP_ROLE].request_mean_ms[name] for pair in complete]
+            baseline = [pair[ADMIN_ROLE].request_mean_ms[name] for pair in complete]
+            added = mean_interval([a - b for a, b in zip(app, baseline, strict=True)])
+            costs.append((name, statistics.median(app), statistics.median(baseline), added))
+        total = sum(SCRIPTS[name][0] * added["mean"] for name, _, _, added in costs)
+        for name, app_ms, baseline_ms, added in costs:
+            rows.append(
+                {
+                    "target": target,
+                    "clients": fewest,
+                    "request": name,
+                    "weight": SCRIPTS[name][0],
+                    "app_ms": app_ms,
+                    "baseline_ms": baseline_ms,
+                    "added_ms": added,
+                    "share": SCRIPTS[name][0] * added["mean"] / total if total else math.nan,
+                }
+            )
+    return rows
 
 
 def summarise(runs: Sequence[Run]) -> list[dict[str, Any]]:
@@ -370,5 +431,28 @@ def render_markdown(
             f"| {row['target']} | {row['clients']} | {row['role']} | {row['tps']:,.0f} |"
             f" {row['p50_ms']:.2f} | {row['p95_ms']:.2f} | {row['p99_ms']:.2f} |"
             f" {row['client_cpu_share']:.0%} | {interval} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_request_costs(rows: Sequence[dict[str, Any]]) -> str:
+    lines = [
+        "## Where row-level security's cost lies (per request, fewest clients)",
+        "",
+        "Mean latency per request (medians over the repetitions) as the app and as the"
+        " baseline; added: the paired difference with its 95% interval; share: the"
+        " request's part of the mix's added time (its weight times the difference).",
+        "",
+        "| target | clients | request | weight | app ms | baseline ms | added ms (95% CI)"
+        " | share |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        added = row["added_ms"]
+        lines.append(
+            f"| {row['target']} | {row['clients']} | {row['request']} | {row['weight']} |"
+            f" {row['app_ms']:.3f} | {row['baseline_ms']:.3f} |"
+            f" {added['mean']:+.3f} ({added['low']:+.3f} to {added['high']:+.3f}) |"
+            f" {row['share']:.0%} |"
         )
     return "\n".join(lines) + "\n"

@@ -138,6 +138,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += ["", halfvec_markdown(results["halfvec"])]
     if "concurrency" in results:
         from sensa_db_tools.benchmark.concurrency import render_markdown as concurrency_markdown
+        from sensa_db_tools.benchmark.concurrency import render_request_costs
 
         throughput = results["concurrency"]
         lines += [
@@ -148,6 +149,8 @@ def render_markdown(results: dict[str, Any]) -> str:
                 throughput["repetitions"],
                 read_only=throughput.get("read_only", False),
             ),
+            "",
+            render_request_costs(throughput["request_costs"]),
         ]
         if "replication_lag" in throughput:
             from sensa_db_tools.benchmark.replica import render_markdown as lag_markdown

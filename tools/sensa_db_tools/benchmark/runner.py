@@ -339,7 +339,9 @@ def _measure_concurrency(
         },
     }
     if not standbys:
-        throughput["rows"] = concurrency.summarise(measure())
+        runs = measure()
+        throughput["rows"] = concurrency.summarise(runs)
+        throughput["request_costs"] = concurrency.rls_cost_per_request(runs)
         return throughput
     standby = standbys[0]
     with (
@@ -353,6 +355,7 @@ def _measure_concurrency(
         with replica.LagSampler(on_primary, on_standby).running() as sampler:
             runs = measure()
     throughput["rows"] = concurrency.summarise(runs)
+    throughput["request_costs"] = concurrency.rls_cost_per_request(runs)
     throughput["standby"] = standby.name
     throughput["replication_lag"] = replica.lag_per_run_group(sampler.samples, runs)
     return throughput
