@@ -330,14 +330,25 @@ def mean_interval(values: Sequence[float]) -> dict[str, float]:
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": len(values)}
 
 
+def paired_runs(runs: Sequence[Run], target: str, clients: int) -> list[dict[str, Run]]:
+    """The app's and the baseline's run of each repetition at ``target`` and ``clients``,
+    for the repetitions that have both."""
+    by_repetition: dict[int, dict[str, Run]] = {}
+    for run in runs:
+        if run.target == target and run.clients == clients:
+            by_repetition.setdefault(run.repetition, {})[run.role] = run
+    return [pair for pair in by_repetition.values() if len(pair) == len(NAME_THE_LEARNER)]
+
+
 def rls_overhead(runs: Sequence[Run], target: str, clients: int) -> dict[str, float]:
     """Throughput lost to row-level security: the mean of the paired repetitions'
     1 - app/baseline TPS, with a 95% confidence interval (Student t)."""
-    by_repetition: dict[int, dict[str, float]] = {}
-    for run in runs:
-        if run.target == target and run.clients == clients:
-            by_repetition.setdefault(run.repetition, {})[run.role] = run.tps
-    return mean_interval([1 - pair[APP_ROLE] / pair[ADMIN_ROLE] for pair in by_repetition.values()])
+    return mean_interval(
+        [
+            1 - pair[APP_ROLE].tps / pair[ADMIN_ROLE].tps
+            for pair in paired_runs(runs, target, clients)
+        ]
+    )
 
 
 def rls_cost_per_request(runs: Sequence[Run]) -> list[dict[str, Any]]:
@@ -350,11 +361,7 @@ def rls_cost_per_request(runs: Sequence[Run]) -> list[dict[str, Any]]:
     fewest = min(run.clients for run in runs)
     rows = []
     for target in sorted({run.target for run in runs}):
-        pairs: dict[int, dict[str, Run]] = {}
-        for run in runs:
-            if run.target == target and run.clients == fewest:
-                pairs.setdefault(run.repetition, {})[run.role] = run
-        complete = [pair for pair in pairs.values() if len(pair) == len(NAME_THE_LEARNER)]
+        complete = paired_runs(runs, target, fewest)
         measured = [set(run.request_mean_ms) for pair in complete for run in pair.values()]
         requests = [name for name in SCRIPTS if measured and all(name in m for m in measured)]
         costs = []
