@@ -15,7 +15,7 @@ applies, tests/function_plans.py) is explained twice:
   The global search's exact plan at 1,000 documents sorts by the halfvec
   expression: the control that the sort key check sees the difference.
 
-The control shows the fault these tests catch, at the issue's 40,000
+The control shows the fault these tests catch, at 40,000
 documents: an HNSW index the function's ORDER BY does not match (the index
 over the full-precision column, while the function orders by
 embedding::halfvec(768)) leaves the global search a sort of every embedding.
