@@ -216,13 +216,17 @@ def check_plans_at(growing: GrowingTable, documents: int) -> None:
 
 
 # Module order matters: the table only grows, and the control runs at 40,000.
-@pytest.mark.parametrize("documents", SIZES[:3])
+# From 40,000 documents on, the tests are long: the fast loop leaves them out.
+@pytest.mark.parametrize(
+    "documents", [pytest.param(n, marks=[pytest.mark.slow] * (n >= 40_000)) for n in SIZES[:3]]
+)
 def test_small_tables_search_globally_by_hnsw_and_a_learner_exactly(
     growing: GrowingTable, documents: int
 ) -> None:
     check_plans_at(growing, documents)
 
 
+@pytest.mark.slow
 def test_control_an_index_the_functions_order_does_not_match_leaves_a_full_sort(
     growing: GrowingTable,
 ) -> None:
@@ -237,6 +241,7 @@ def test_control_an_index_the_functions_order_does_not_match_leaves_a_full_sort(
     assert DOCUMENT_INDEX in indexes_used(global_plan(growing))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("documents", SIZES[3:])
 def test_large_tables_search_globally_by_hnsw_and_a_learner_exactly(
     growing: GrowingTable, documents: int
