@@ -23,6 +23,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import URL
 
+from sensa_db.security import LOGIN_SETTINGS
+
 HOST = "localhost"
 PORT = 5432
 PGBOUNCER_PORT = 6432
@@ -109,7 +111,9 @@ def create_database(
     """A new database cloned from ``template``, named ``<prefix>_<random>``.
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
-    template to leave, which a non-superuser owner may not terminate.
+    template to leave, which a non-superuser owner may not terminate. The clone
+    gets the default database privileges, not the template's: TEMPORARY, which
+    the schema's revisions take from PUBLIC, is taken from it again here.
     """
     dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -119,6 +123,15 @@ def create_database(
         statement += sql.SQL(" IS_TEMPLATE true")
     with _maintenance(server) as admin:
         admin.execute(statement)
+        public_temporary = admin.execute(
+            "SELECT has_database_privilege('public', %s, 'TEMPORARY')", (template,)
+        ).fetchone()
+        if public_temporary == (False,):
+            admin.execute(
+                sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(
+                    sql.Identifier(dbname)
+                )
+            )
     return dbname
 
 
@@ -180,7 +193,8 @@ def ensure_login_members(
     owner: psycopg.Connection[Any], members: Mapping[str, str], password: str
 ) -> None:
     """Create each login of ``members`` (group role -> login) with ``password``,
-    and make it a member of its group role, where missing; committed.
+    make it a member of its group role, where missing, and give it its role's
+    ``LOGIN_SETTINGS`` (timeouts); committed.
 
     Never the owner itself: a standing membership of admin_role would put the
     owner under its USING (true) policies and undo FORCE.
@@ -194,6 +208,12 @@ def ensure_login_members(
                 group_role=sql.Literal(group_role),
             )
         )
+        for setting, value in LOGIN_SETTINGS.get(group_role, {}).items():
+            owner.execute(
+                sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                    sql.Identifier(login), sql.Identifier(setting), sql.Literal(value)
+                )
+            )
         if not owner.autocommit:
             owner.commit()
 
