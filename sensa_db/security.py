@@ -75,17 +75,18 @@ INVOKER_SEARCH_PATH = "pg_catalog, public, pg_temp"
 # own settings do not reach its members, so they are set per login, by
 # tools/sensa_db_tools/local_cluster.py locally and by the documented login
 # creation on RDS (docs/SECURITY.md, "Logins"). They bound what one connection
-# can hold: a statement, a lock wait, a transaction left open.
+# can hold: a statement, a lock wait, a transaction left open. Written as
+# PostgreSQL shows them (SHOW), so that the login test compares them as they are.
 LOGIN_SETTINGS: Mapping[str, Mapping[str, str]] = {
     APP_ROLE: {
         "statement_timeout": "15s",
         "lock_timeout": "5s",
-        "idle_in_transaction_session_timeout": "60s",
+        "idle_in_transaction_session_timeout": "1min",
     },
     WORKER_ROLE: {
-        "statement_timeout": "120s",
+        "statement_timeout": "2min",
         "lock_timeout": "5s",
-        "idle_in_transaction_session_timeout": "120s",
+        "idle_in_transaction_session_timeout": "2min",
     },
     ADMIN_ROLE: {
         "statement_timeout": "5min",
