@@ -49,6 +49,12 @@ SCHEMA_OWNER_ROLE = "sensa_schema_owner"
 # Every role the revisions create (cluster-wide, never dropped by a downgrade).
 ROLES = (*LOGIN_ROLES, *DEFINER_ROLES, SCHEMA_OWNER_ROLE)
 
+# Who may create temporary objects in the database (TEMPORARY is revoked from
+# PUBLIC): staff's bulk loads stage rows in temporary tables, because COPY
+# cannot write a table under row-level security. No other role needs them, and
+# a temporary object is what a caller would plant to steer a definer.
+DATABASE_TEMPORARY = frozenset({ADMIN_ROLE})
+
 # Which role owns each SECURITY DEFINER function; every other function of ours
 # runs as its caller. Each definer's search_path lists only pg_catalog and
 # pg_temp, last; every other function's lists pg_catalog, public and pg_temp,

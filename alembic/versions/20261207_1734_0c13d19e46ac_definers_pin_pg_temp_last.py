@@ -8,8 +8,9 @@ the owner of record_audit() or of the consensus functions on its next audited
 write. Every function of the schema now pins its path with pg_temp written
 last (the invoker ones too: a trigger or helper called from inside a definer
 runs with the definer's identity). Temporary objects are also taken away:
-TEMPORARY on the database is revoked from PUBLIC (no role of the application
-needs it), which the database owner may do on RDS.
+TEMPORARY on the database is revoked from PUBLIC, which the database owner may
+do on RDS, and granted to admin_role alone, whose bulk loads stage rows in
+temporary tables (COPY cannot write a table under row-level security).
 
 record_audit() moves to sensa_audit_writer, a NOLOGIN role whose only right is
 to append to audit_log: until now it ran as the migrating login, which can
@@ -113,12 +114,14 @@ REVOKE_TEMPORARY = """
 DO $$
 BEGIN
     EXECUTE pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+    EXECUTE pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO admin_role', current_database());
 END
 $$
 """
 GRANT_TEMPORARY = """
 DO $$
 BEGIN
+    EXECUTE pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM admin_role', current_database());
     EXECUTE pg_catalog.format('GRANT TEMPORARY ON DATABASE %I TO PUBLIC', current_database());
 END
 $$

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from sensa_db.security import (
     APP_ROLE,
+    DATABASE_TEMPORARY,
     DEFINER_ROLES,
     DEFINER_SEARCH_PATH,
     DEFINERS,
@@ -129,7 +130,7 @@ def test_functions_grant_execute_only_as_declared(connection: Connection) -> Non
     assert granted_beyond_default == set()
 
 
-def logins_with_temporary(connection: Connection) -> set[str]:
+def roles_with_temporary(connection: Connection) -> set[str]:
     return {
         role
         for role in ("public", *ROLES)
@@ -140,26 +141,29 @@ def logins_with_temporary(connection: Connection) -> set[str]:
     } - {SCHEMA_OWNER_ROLE}
 
 
-def test_no_role_of_the_application_may_create_temporary_objects(
-    connection: Connection,
-) -> None:
-    assert logins_with_temporary(connection) == set()
+def test_only_staff_may_create_temporary_objects(connection: Connection) -> None:
+    assert roles_with_temporary(connection) == DATABASE_TEMPORARY
 
 
 def test_control_temporary_granted_is_reported(owner_connection: Connection) -> None:
     owner_connection.execute(text("SET LOCAL ROLE NONE"))
     database = owner_connection.scalar(text("SELECT current_database()"))
     owner_connection.execute(text(f'GRANT TEMPORARY ON DATABASE "{database}" TO {APP_ROLE}'))
-    assert logins_with_temporary(owner_connection) == {APP_ROLE}
+    assert roles_with_temporary(owner_connection) == DATABASE_TEMPORARY | {APP_ROLE}
 
 
-def test_the_revision_itself_takes_temporary_from_public(
+def test_the_revision_itself_sets_who_may_create_temporary_objects(
     pg_server: PostgresServer, head_template: str
 ) -> None:
     """On the database alembic built (the tests' clones get the same from
     local_cluster.create_database, since CREATE DATABASE copies no privileges)."""
     with pg_server.connect(head_template) as owner:
-        (public_temporary,) = owner.execute(
-            "SELECT has_database_privilege('public', current_database(), 'TEMPORARY')"
-        ).fetchone() or (None,)
-    assert public_temporary is False
+        allowed = {
+            role
+            for role in ("public", *ROLES)
+            if owner.execute(
+                "SELECT has_database_privilege(%s, current_database(), 'TEMPORARY')", (role,)
+            ).fetchone()
+            == (True,)
+        }
+    assert allowed - {SCHEMA_OWNER_ROLE} == DATABASE_TEMPORARY

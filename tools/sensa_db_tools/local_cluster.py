@@ -112,8 +112,8 @@ def create_database(
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
     template to leave, which a non-superuser owner may not terminate. The clone
-    gets the default database privileges, not the template's: TEMPORARY, which
-    the schema's revisions take from PUBLIC, is taken from it again here.
+    gets the default database privileges, not the template's (TEMPORARY, which
+    the schema's revisions take from PUBLIC), so the template's are copied.
     """
     dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -123,16 +123,30 @@ def create_database(
         statement += sql.SQL(" IS_TEMPLATE true")
     with _maintenance(server) as admin:
         admin.execute(statement)
-        public_temporary = admin.execute(
-            "SELECT has_database_privilege('public', %s, 'TEMPORARY')", (template,)
-        ).fetchone()
-        if public_temporary == (False,):
-            admin.execute(
-                sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(
-                    sql.Identifier(dbname)
-                )
-            )
+        _copy_database_privileges(admin, template, dbname)
     return dbname
+
+
+def _copy_database_privileges(admin: psycopg.Connection[Any], source: str, target: str) -> None:
+    granted = admin.execute(
+        "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type"
+        " FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) a"
+        " LEFT JOIN pg_roles r ON r.oid = a.grantee"
+        " WHERE d.datname = %s AND a.grantee <> d.datdba",
+        (source,),
+    ).fetchall()
+    if not granted:  # the template keeps PostgreSQL's defaults, as the clone does
+        return
+    database = sql.Identifier(target)
+    admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
+    for grantee, privilege in granted:
+        admin.execute(
+            sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                sql.SQL(privilege),
+                database,
+                sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee),
+            )
+        )
 
 
 def drop_database(server: URL, dbname: str, *, logins: tuple[str, ...] = ()) -> None:
