@@ -28,7 +28,7 @@ locals {
       redis_slow_log = "/aws/elasticache/${var.name_prefix}/slow-log"
     },
     local.db_log_groups,
-    var.db_proxy_enabled ? { db_proxy = "/aws/rds/proxy/${var.name_prefix}-postgres" } : {},
+    var.db_proxy_enabled ? { db_proxy = "/aws/rds/proxy/${local.db_proxy_name}" } : {},
   )
 }
 
@@ -122,7 +122,7 @@ locals {
         description = "RDS Proxy holds pinned database connections: a client sent a statement that pins its session"
         namespace   = "AWS/RDS"
         metric      = "DatabaseConnectionsCurrentlySessionPinned"
-        dimensions  = { ProxyName = "${var.name_prefix}-postgres" }
+        dimensions  = { ProxyName = local.db_proxy_name }
         statistic   = "Maximum"
         comparison  = "GreaterThanThreshold"
         threshold   = 0
@@ -131,7 +131,7 @@ locals {
         description = "RDS Proxy clients waited over 100 ms on average for a pooled database connection"
         namespace   = "AWS/RDS"
         metric      = "DatabaseConnectionsBorrowLatency"
-        dimensions  = { ProxyName = "${var.name_prefix}-postgres" }
+        dimensions  = { ProxyName = local.db_proxy_name }
         statistic   = "Average"
         comparison  = "GreaterThanThreshold"
         threshold   = 100000
@@ -323,7 +323,7 @@ locals {
     {
       title = "RDS Proxy: client and database connections, pinned"
       metrics = [
-        for metric in ["ClientConnections", "DatabaseConnections", "DatabaseConnectionsCurrentlySessionPinned"] : ["AWS/RDS", metric, "ProxyName", "${var.name_prefix}-postgres"]
+        for metric in ["ClientConnections", "DatabaseConnections", "DatabaseConnectionsCurrentlySessionPinned"] : ["AWS/RDS", metric, "ProxyName", local.db_proxy_name]
       ]
     },
   ] : []

@@ -22,6 +22,7 @@ locals {
     resource_id = local.db_writer.resource_id
   }
 
+  db_proxy_name      = "${var.name_prefix}-postgres"
   db_user_arn_prefix = "arn:${local.partition}:rds-db:${var.aws_region}:${local.account_id}:dbuser"
 
   # What each service's role may open: its own login at its endpoint, and
@@ -80,7 +81,7 @@ resource "aws_iam_role_policy" "db_proxy" {
 resource "aws_db_proxy" "main" {
   count = var.db_proxy_enabled ? 1 : 0
 
-  name                = "${var.name_prefix}-postgres"
+  name                = local.db_proxy_name
   engine_family       = "POSTGRESQL"
   require_tls         = true
   default_auth_scheme = "IAM_AUTH"
