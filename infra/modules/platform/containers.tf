@@ -112,6 +112,8 @@ locals {
       count         = var.api_task_count
       port_mappings = [{ containerPort = var.api_container_port, protocol = "tcp" }]
       environment = merge(local.database_environment["api"], local.database_replica_environment, local.redis_environment, {
+        # The region IAM tokens are signed for (Lambda sets its own).
+        AWS_REGION        = var.aws_region
         SENSA_ENVIRONMENT = var.environment
         UPLOADS_BUCKET    = aws_s3_bucket.data["uploads"].id
       })
@@ -121,6 +123,7 @@ locals {
       count         = var.worker_task_count
       port_mappings = []
       environment = merge(local.database_environment["worker"], local.redis_environment, {
+        AWS_REGION           = var.aws_region
         SENSA_ENVIRONMENT    = var.environment
         UPLOADS_BUCKET       = aws_s3_bucket.data["uploads"].id
         ARTIFACTS_BUCKET     = aws_s3_bucket.data["artifacts"].id

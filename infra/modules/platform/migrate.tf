@@ -109,6 +109,7 @@ resource "aws_ecs_task_definition" "migrate" {
     # The RDS-managed secret holds only the user name and password, so host,
     # port and database travel beside it (sensa_db.database).
     environment = [for name, value in {
+      AWS_REGION           = var.aws_region
       SENSA_DB_SECRET_ID   = local.db_writer.secret_arn
       SENSA_DB_HOST        = local.db_writer.address
       SENSA_DB_PORT        = tostring(local.db_writer.port)
