@@ -3,52 +3,9 @@
 # runs `alembic upgrade head` as the master user, the schema's owner. It is the
 # one task that reads the master secret (RDS-managed and rotated), and it
 # connects to the writer itself, never through RDS Proxy: the migration lock
-# is a session-level advisory lock (docs/OPERATIONS.md).
-
-resource "aws_iam_role" "migrate_execution" {
-  name               = "${var.name_prefix}-migrate-execution"
-  description        = "ECS agent for the migration task: pulls the worker image, writes the task's logs"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-data "aws_iam_policy_document" "migrate_execution" {
-  statement {
-    sid = "AuthenticateToEcr"
-    # GetAuthorizationToken has no resource-level permissions.
-    actions   = ["ecr:GetAuthorizationToken"]
-    resources = ["*"]
-  }
-
-  statement {
-    sid       = "PullTheWorkerImage"
-    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-    resources = [aws_ecr_repository.this["worker"].arn]
-  }
-
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.this["migrate"].arn}:*"]
-  }
-
-  statement {
-    sid       = "DecryptImageLayers"
-    actions   = ["kms:Decrypt"]
-    resources = [local.kms_key_arn]
-
-    condition {
-      test     = "StringEquals"
-      variable = "kms:ViaService"
-      values   = ["ecr.${var.aws_region}.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "migrate_execution" {
-  name   = "pull-log"
-  role   = aws_iam_role.migrate_execution.id
-  policy = data.aws_iam_policy_document.migrate_execution.json
-}
+# is a session-level advisory lock (docs/OPERATIONS.md). The worker's
+# execution role pulls its image and writes its logs, to the worker's log
+# group under the "migrate" prefix.
 
 resource "aws_iam_role" "migrate_task" {
   name               = "${var.name_prefix}-migrate-task"
@@ -88,7 +45,7 @@ resource "aws_ecs_task_definition" "migrate" {
   network_mode             = "awsvpc"
   cpu                      = 512
   memory                   = 1024
-  execution_role_arn       = aws_iam_role.migrate_execution.arn
+  execution_role_arn       = aws_iam_role.ecs_execution["worker"].arn
   task_role_arn            = aws_iam_role.migrate_task.arn
 
   runtime_platform {
@@ -122,7 +79,7 @@ resource "aws_ecs_task_definition" "migrate" {
     logConfiguration = {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.this["migrate"].name
+        awslogs-group         = aws_cloudwatch_log_group.this["worker"].name
         awslogs-region        = var.aws_region
         awslogs-stream-prefix = "migrate"
       }

@@ -22,7 +22,6 @@ locals {
     {
       api            = "/ecs/${var.name_prefix}/api"
       worker         = "/ecs/${var.name_prefix}/worker"
-      migrate        = "/ecs/${var.name_prefix}/migrate"
       upload_intake  = "/aws/lambda/${var.name_prefix}-upload-intake"
       api_gateway    = "/aws/apigateway/${var.name_prefix}/access"
       redis_slow_log = "/aws/elasticache/${var.name_prefix}/slow-log"
