@@ -18,8 +18,9 @@ login, with the imports a generated revision has; its ``upgrade()`` and then its
 ``downgrade()`` are called when it defines them.
 
 A block without the comment fails here, naming the comment to add. Every ``sql`` block
-that creates logins (``<!-- example: sql, creates logins -->``) runs in a transaction
-that is rolled back, as the owner.
+that creates logins (``<!-- example: sql, creates logins -->``) runs as the owner in a
+transaction that is rolled back, and each login it creates must be a member of one of
+the package's roles (tests/security/test_logins_documented.py checks their timeouts).
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from sensa_db import request_context, security
+from sensa_db import request_context
 from sensa_db.database import DATABASE_URL_ENV, REPLICA_HOST_ENV, REPLICA_URL_ENV
-from sensa_db.security import ADMIN_ROLE, APP_ROLE, WORKER_ROLE
+from sensa_db.security import ADMIN_ROLE, APP_ROLE, SCHEMA_OWNER_ROLE, WORKER_ROLE
 from tests.pipeline_world import pipeline_output, upload_as_admin
 from tests.postgres import REPO_ROOT, PostgresServer
 from tests.rls import as_login, seed_learner
@@ -439,16 +440,12 @@ def test_a_block_that_does_not_say_how_it_runs_is_named() -> None:
 # --- the logins' SQL ---------------------------------------------------------------------
 
 LOGIN_SQL = [e for e in _examples("sql") if e.marker == "sql, creates logins"]
-# The NOLOGIN role that owns the schema; migrating logins are its members.
-SCHEMA_OWNER = "sensa_schema_owner"
 _CREATED_LOGIN = re.compile(r"CREATE ROLE (\w+) LOGIN", re.IGNORECASE)
 
 
-def created_logins(
-    example: Example, owner_connection: Connection
-) -> dict[str, tuple[frozenset[str], dict[str, str]]]:
-    """Run the block as the owner (the caller rolls back) and read back each login it
-    creates: the roles it is a member of and its settings."""
+def logins_outside_the_packages_roles(example: Example, owner_connection: Connection) -> list[str]:
+    """Run the block as the owner (the caller rolls back); each login it creates that is
+    not a member of exactly one of the package's roles."""
     if "rds_iam" in example.source:
         # RDS's role for IAM authentication; a local cluster has none.
         owner_connection.execute(
@@ -458,27 +455,19 @@ def created_logins(
             )
         )
     owner_connection.exec_driver_sql(example.source)
-    logins = {}
+    roles = {APP_ROLE, WORKER_ROLE, ADMIN_ROLE, SCHEMA_OWNER_ROLE}
+    outside = []
     for login in _CREATED_LOGIN.findall(example.source):
-        roles = owner_connection.scalars(
+        member_of = owner_connection.scalars(
             text(
                 "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid"
                 " WHERE m.member = CAST(:login AS regrole)"
             ),
             {"login": login},
         )
-        settings = owner_connection.scalar(
-            text(
-                "SELECT setconfig FROM pg_db_role_setting"
-                " WHERE setrole = CAST(:login AS regrole) AND setdatabase = 0"
-            ),
-            {"login": login},
-        )
-        logins[login] = (
-            frozenset(roles),
-            dict(setting.split("=", 1) for setting in settings or []),
-        )
-    return logins
+        if len(roles.intersection(member_of)) != 1:
+            outside.append(login)
+    return outside
 
 
 @pytest.fixture
@@ -503,44 +492,14 @@ def test_the_readme_creates_logins() -> None:
 def test_every_login_is_a_member_of_one_of_the_packages_roles(
     example: Example, rolled_back_owner: Connection
 ) -> None:
-    roles = {APP_ROLE, WORKER_ROLE, ADMIN_ROLE, SCHEMA_OWNER}
-    if SCHEMA_OWNER in example.source and rolled_back_owner.scalar(
-        text("SELECT to_regrole(:role) IS NULL"), {"role": SCHEMA_OWNER}
-    ):
-        pytest.xfail("lands with the security change")
-    for login, (member_of, _) in created_logins(example, rolled_back_owner).items():
-        assert len(member_of & roles) == 1, (example.where, login, member_of)
+    assert logins_outside_the_packages_roles(example, rolled_back_owner) == []
 
 
-def timeouts_that_differ(
-    logins: dict[str, tuple[frozenset[str], dict[str, str]]], declared: Any
-) -> list[str]:
-    """Each login's settings against those sensa_db.security declares for its role."""
-    differences = []
-    for login, (member_of, settings) in logins.items():
-        for role in member_of & declared.keys():
-            expected = {name: str(value) for name, value in declared[role].items()}
-            if settings != expected:
-                differences.append(f"{login} ({role}): {settings} != {expected}")
-    return differences
-
-
-@pytest.mark.xfail(reason="lands with the security change", strict=True)
-def test_the_documented_logins_carry_the_declared_timeouts(
-    rolled_back_owner: Connection,
-) -> None:
-    declared = security.LOGIN_SETTINGS  # type: ignore[attr-defined]
-    app_and_worker = [e for e in LOGIN_SQL if "sensa_app" in e.source]
-    assert app_and_worker
-    for example in app_and_worker:
-        rolled_back_owner.execute(text("SAVEPOINT example"))
-        logins = created_logins(example, rolled_back_owner)
-        rolled_back_owner.execute(text("ROLLBACK TO SAVEPOINT example"))
-        assert {role for roles, _ in logins.values() for role in roles} >= {APP_ROLE, WORKER_ROLE}
-        assert timeouts_that_differ(logins, declared) == [], example.where
-    # The control: a login documented with another timeout is caught.
-    changed = dataclasses.replace(
-        app_and_worker[0],
-        source=app_and_worker[0].source.replace("'15s'", "'30s'"),
+def test_a_login_granted_no_role_of_the_package_is_caught(rolled_back_owner: Connection) -> None:
+    """The control: the README's first login granted a role of PostgreSQL's instead."""
+    example = LOGIN_SQL[0]
+    assert "GRANT sensa_app TO api_login;" in example.source
+    wrong = dataclasses.replace(
+        example, source=example.source.replace("GRANT sensa_app TO", "GRANT pg_monitor TO")
     )
-    assert timeouts_that_differ(created_logins(changed, rolled_back_owner), declared)
+    assert logins_outside_the_packages_roles(wrong, rolled_back_owner) == ["api_login"]

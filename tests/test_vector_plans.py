@@ -216,9 +216,9 @@ def check_plans_at(growing: GrowingTable, documents: int) -> None:
 
 
 # Module order matters: the table only grows, and the control runs at 40,000.
-# From 40,000 documents on, the tests are long: the fast loop leaves them out.
+# From 10,000 documents on, the tests are long: the fast loop leaves them out.
 @pytest.mark.parametrize(
-    "documents", [pytest.param(n, marks=[pytest.mark.slow] * (n >= 40_000)) for n in SIZES[:3]]
+    "documents", [pytest.param(n, marks=[pytest.mark.slow] * (n >= 10_000)) for n in SIZES[:3]]
 )
 def test_small_tables_search_globally_by_hnsw_and_a_learner_exactly(
     growing: GrowingTable, documents: int

@@ -30,10 +30,12 @@ __all__ = [
     "test_upgrade",
 ]
 
-# Every revision up and down, one at a time: left out of the fast loop.
+# Every revision up (and down), one at a time: left out of the fast loop.
+test_upgrade = pytest.mark.slow(test_upgrade)
 test_up_down_consistency = pytest.mark.slow(test_up_down_consistency)
 
 
+@pytest.mark.slow
 def test_all_models_register_on_metadata(alembic_runner: MigrationContext) -> None:
     _all_models_register_on_metadata(alembic_runner, "sensa_db.models")
 
