@@ -14,8 +14,10 @@ them, which the test provides (see ``GIVEN``): a learner who exists, a document 
 for the worker. Everything else (imports included) the block must hold itself. A block
 with a top-level ``await`` runs in an event loop. ``part of a revision``: the block is
 revision code, run by alembic's ``op`` against a database at head as the migrating
-login, with the imports a generated revision has; its ``upgrade()`` and then its
-``downgrade()`` are called when it defines them.
+login, below what the template puts above ``upgrade()`` (its imports, ``LOCK_TIMEOUT``,
+``SCHEMA_OWNER``...) and the imports autogenerate writes; its ``upgrade()`` and then its
+``downgrade()`` are called when it defines them. ``run by tests/<file>.py``: a step of a
+longer change that the named test makes whole (it must exist and name the document).
 
 A block without the comment fails here, naming the comment to add. Every ``sql`` block
 that creates logins (``<!-- example: sql, creates logins -->``) runs as the owner in a
@@ -31,7 +33,7 @@ import dataclasses
 import re
 import textwrap
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ from typing import Any
 import pytest
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -67,18 +69,27 @@ _AS = re.compile(
 _FENCE = re.compile(r"^(?P<indent>\s*)```(?P<language>\S*)\s*$")
 _HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*$")
 
-# A generated revision's imports: alembic/script.py.mako's, and those autogenerate adds
-# for functions, triggers, policies and enums.
-REVISION_IMPORTS = """
-import pgvector.sqlalchemy
-import sqlalchemy as sa
-from alembic import op
+# What autogenerate adds to a revision's imports for functions, triggers, policies and
+# enums, beside the template's own.
+AUTOGENERATE_IMPORTS = """
 from alembic_postgresql_enum import TableReference
 from alembic_utils.pg_function import PGFunction
 from alembic_utils.pg_policy import PGPolicy
 from alembic_utils.pg_trigger import PGTrigger
 from sqlalchemy import text as sql_text
 """
+_RUN_BY = re.compile(r"^run by (?P<test>tests/\S+\.py)$")
+
+
+def revision_header() -> str:
+    """What a new revision holds above its upgrade(): alembic/script.py.mako's imports and
+    constants (LOCK_TIMEOUT, SCHEMA_OWNER...), without its placeholders, and what
+    autogenerate imports."""
+    template = (REPO_ROOT / "alembic" / "script.py.mako").read_text()
+    header = template.split('"""', 2)[2].split("\ndef upgrade", 1)[0]
+    lines = [line for line in header.splitlines() if "${" not in line]
+    return "\n".join(lines) + AUTOGENERATE_IMPORTS
+
 
 # Examples of features that reach main with other changes, by id (document#heading[-n]).
 LANDS_WITH_RUNTIME = {"README.md#using-the-models-2", "README.md#a-read-replica-2"}
@@ -239,15 +250,26 @@ GIVEN: dict[str, Callable[[World], Any]] = {
 # --- running a block --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def examples_database(
-    pg_server: PostgresServer, head_template: str, test_logins: None
-) -> Iterator[tuple[str, Engine]]:
-    """A database at head for this module's examples, and an admin engine to seed it."""
-    with pg_server.database(template=head_template) as dbname:
-        admin = create_engine(as_login(pg_server.url(dbname), ADMIN_ROLE), poolclass=NullPool)
-        yield dbname, admin
-        admin.dispose()
+@dataclass(frozen=True)
+class ExampleDatabase:
+    """The module's database at head (conftest's shared_database), on the primary."""
+
+    server: PostgresServer
+    url: str  # as the owner
+    admin: Engine  # admin_role, to seed what the examples are given
+
+    def as_login(self, role: str | None, server: PostgresServer | None = None) -> str:
+        """Its URL on ``server`` (the primary by default) as a member of ``role``, or as
+        the owner (None)."""
+        url = (server or self.server).url(make_url(self.url).database or "")
+        return url if role is None else as_login(url, role)
+
+
+@pytest.fixture
+def example_database(
+    pg_server: PostgresServer, shared_database: str, shared_engine: Engine
+) -> ExampleDatabase:
+    return ExampleDatabase(pg_server, shared_database, shared_engine)
 
 
 @pytest.fixture
@@ -312,27 +334,21 @@ def run_block(source: str, namespace: dict[str, Any], name: str) -> None:
 
 
 def run_example(
-    example: Example,
-    pg_server: PostgresServer,
-    examples_database: tuple[str, Engine],
-    environment: pytest.MonkeyPatch,
+    example: Example, database: ExampleDatabase, environment: pytest.MonkeyPatch
 ) -> None:
     """Run a usage example as its marker says, against the module's database."""
     spec = Spec.parse(example)
     assert not spec.revision
-    dbname, admin = examples_database
     role = LOGINS[spec.login or ""]
-    url = pg_server.url(dbname) if role is None else as_login(pg_server.url(dbname), role)
-    with Session(admin) as session:
+    with Session(database.admin) as session:
         learner = seed_learner(session)
         session.commit()
-    world = World(admin, learner.user_id)
-    environment.setenv(DATABASE_URL_ENV, url)
+    environment.setenv(DATABASE_URL_ENV, database.as_login(role))
     if spec.replica:
-        standby = pg_server.standby()
-        replica = standby.url(dbname) if role is None else as_login(standby.url(dbname), role)
-        environment.setenv(REPLICA_URL_ENV, replica)
-        pg_server.wait_for_replay(standby, dbname)
+        standby = database.server.standby()
+        environment.setenv(REPLICA_URL_ENV, database.as_login(role, standby))
+        database.server.wait_for_replay(standby, make_url(database.url).database or "")
+    world = World(database.admin, learner.user_id)
     namespace = {"__name__": "__example__", **{n: GIVEN[n](world) for n in spec.given}}
     run_block(example.source, namespace, example.where)
 
@@ -345,7 +361,7 @@ def run_revision_example(example: Example, database_url: str) -> None:
             context = MigrationContext.configure(connection)
             with Operations.context(context), context.begin_transaction():
                 namespace: dict[str, Any] = {"__name__": "__revision__"}
-                exec(REVISION_IMPORTS, namespace)  # noqa: S102 - constant text above
+                exec(revision_header(), namespace)  # noqa: S102 - the repository's template
                 run_block(example.source, namespace, example.where)
                 for step in ("upgrade", "downgrade"):
                     if callable(namespace.get(step)):
@@ -366,16 +382,17 @@ def test_the_documents_hold_examples() -> None:
     assert all(example.id.startswith("README.md#") for example in readme)
 
 
-@pytest.mark.parametrize(
-    "example", [_param(e) for e in PYTHON_EXAMPLES if e.marker != "part of a revision"]
-)
+def _usage(example: Example) -> bool:
+    return example.marker != "part of a revision" and not _RUN_BY.match(example.marker or "")
+
+
+@pytest.mark.parametrize("example", [_param(e) for e in PYTHON_EXAMPLES if _usage(e)])
 def test_every_usage_example_runs(
     example: Example,
-    pg_server: PostgresServer,
-    examples_database: tuple[str, Engine],
+    example_database: ExampleDatabase,
     clean_environment: pytest.MonkeyPatch,
 ) -> None:
-    run_example(example, pg_server, examples_database, clean_environment)
+    run_example(example, example_database, clean_environment)
 
 
 @pytest.mark.parametrize(
@@ -383,6 +400,34 @@ def test_every_usage_example_runs(
 )
 def test_every_revision_example_runs(example: Example, migrated_database: str) -> None:
     run_revision_example(example, migrated_database)
+
+
+@pytest.mark.parametrize(
+    "example", [_param(e) for e in PYTHON_EXAMPLES if _RUN_BY.match(e.marker or "")]
+)
+def test_every_step_of_a_longer_change_names_the_test_that_runs_it(example: Example) -> None:
+    assert not_run_by_the_test_it_names(example) is None
+
+
+def not_run_by_the_test_it_names(example: Example) -> str | None:
+    """Why the test a ``run by`` marker names cannot be the one that runs the block."""
+    match = _RUN_BY.match(example.marker or "")
+    assert match is not None
+    test = REPO_ROOT / match["test"]
+    if not test.is_file():
+        return f"{example.where}: no {match['test']}"
+    if example.document.name not in test.read_text():
+        return f"{example.where}: {match['test']} does not name {example.document.name}"
+    return None
+
+
+def test_a_step_whose_test_does_not_name_the_document_is_caught() -> None:
+    """The control: conftest.py names no such document, and no such test exists."""
+    markdown = "<!-- example: run by tests/{} -->\n```python\nx = 1\n```\n"
+    named = fenced_blocks(REPO_ROOT / "docs" / "NOWHERE.md", markdown.format("conftest.py"))
+    assert "does not name NOWHERE.md" in (not_run_by_the_test_it_names(named[0]) or "")
+    missing = fenced_blocks(REPO_ROOT / "docs" / "NOWHERE.md", markdown.format("nothing.py"))
+    assert "no tests/nothing.py" in (not_run_by_the_test_it_names(missing[0]) or "")
 
 
 # learner_session refuses a login outside sensa_app with WrongLogin once the runtime has
@@ -396,9 +441,7 @@ def _readme_example(name: str) -> Example:
 
 
 def test_an_example_missing_an_import_is_caught(
-    pg_server: PostgresServer,
-    examples_database: tuple[str, Engine],
-    clean_environment: pytest.MonkeyPatch,
+    example_database: ExampleDatabase, clean_environment: pytest.MonkeyPatch
 ) -> None:
     """The control: the first example without its ``select`` import fails."""
     example = _readme_example("using-the-models")
@@ -407,13 +450,11 @@ def test_an_example_missing_an_import_is_caught(
         example, source=example.source.replace("from sqlalchemy import select\n", "")
     )
     with pytest.raises(NameError, match="select"):
-        run_example(broken, pg_server, examples_database, clean_environment)
+        run_example(broken, example_database, clean_environment)
 
 
 def test_an_example_run_as_the_wrong_login_is_caught(
-    pg_server: PostgresServer,
-    examples_database: tuple[str, Engine],
-    clean_environment: pytest.MonkeyPatch,
+    example_database: ExampleDatabase, clean_environment: pytest.MonkeyPatch
 ) -> None:
     """The control: the first example fails as the owner, who sees no learner's row."""
     example = _readme_example("using-the-models")
@@ -423,7 +464,7 @@ def test_an_example_run_as_the_wrong_login_is_caught(
         example, marker=example.marker.replace("as sensa_app", "as the migrating login")
     )
     with pytest.raises(REFUSED_LOGIN):
-        run_example(as_owner, pg_server, examples_database, clean_environment)
+        run_example(as_owner, example_database, clean_environment)
 
 
 def test_a_block_that_does_not_say_how_it_runs_is_named() -> None:
@@ -471,17 +512,10 @@ def logins_outside_the_packages_roles(example: Example, owner_connection: Connec
 
 
 @pytest.fixture
-def rolled_back_owner(
-    pg_server: PostgresServer, examples_database: tuple[str, Engine]
-) -> Iterator[Connection]:
-    engine = create_engine(pg_server.url(examples_database[0]), poolclass=NullPool)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            yield connection
-        finally:
-            transaction.rollback()
-    engine.dispose()
+def owner(owner_connection: Connection) -> Connection:
+    """The owner's own rights, in conftest's rolled-back transaction."""
+    owner_connection.execute(text("RESET ROLE"))
+    return owner_connection
 
 
 def test_the_readme_creates_logins() -> None:
@@ -490,16 +524,16 @@ def test_the_readme_creates_logins() -> None:
 
 @pytest.mark.parametrize("example", [_param(e) for e in LOGIN_SQL])
 def test_every_login_is_a_member_of_one_of_the_packages_roles(
-    example: Example, rolled_back_owner: Connection
+    example: Example, owner: Connection
 ) -> None:
-    assert logins_outside_the_packages_roles(example, rolled_back_owner) == []
+    assert logins_outside_the_packages_roles(example, owner) == []
 
 
-def test_a_login_granted_no_role_of_the_package_is_caught(rolled_back_owner: Connection) -> None:
+def test_a_login_granted_no_role_of_the_package_is_caught(owner: Connection) -> None:
     """The control: the README's first login granted a role of PostgreSQL's instead."""
     example = LOGIN_SQL[0]
     assert "GRANT sensa_app TO api_login;" in example.source
     wrong = dataclasses.replace(
         example, source=example.source.replace("GRANT sensa_app TO", "GRANT pg_monitor TO")
     )
-    assert logins_outside_the_packages_roles(wrong, rolled_back_owner) == ["api_login"]
+    assert logins_outside_the_packages_roles(wrong, owner) == ["api_login"]
