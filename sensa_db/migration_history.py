@@ -76,13 +76,15 @@ def render_log_statement(event: LogEvent) -> str:
         VALUES ({filename}, {checksum}, {elapsed})
         ON CONFLICT (filename) DO UPDATE
             SET checksum = EXCLUDED.checksum, execution_time_ms = EXCLUDED.execution_time_ms,
-                applied_at = now(), applied_by = CURRENT_USER;"""
+                applied_at = now(), applied_by = SESSION_USER;"""
     else:
         # The design's rows mean "this file is applied": reverting removes it.
         design_shape = f"""
         DELETE FROM {LOG_TABLE} WHERE filename = {filename};"""
     # PL/pgSQL plans each statement only when it first runs, so the branch for
     # the shape the table does not have is never compiled against it.
+    # applied_by is the login that ran the deploy: a revision acts as
+    # sensa_schema_owner (SET LOCAL ROLE), which is CURRENT_USER until it ends.
     return f"""DO $sensa_migrations_log$
 BEGIN
     IF to_regclass('{LOG_TABLE}') IS NULL THEN
@@ -92,8 +94,9 @@ BEGIN
         SELECT FROM pg_catalog.pg_attribute
         WHERE attrelid = '{LOG_TABLE}'::regclass AND attname = 'direction' AND NOT attisdropped
     ) THEN
-        INSERT INTO {LOG_TABLE} (revision, filename, direction, checksum, execution_time_ms)
-        VALUES ({revision}, {filename}, {direction}, {checksum}, {elapsed});
+        INSERT INTO {LOG_TABLE}
+            (revision, filename, direction, checksum, execution_time_ms, applied_by)
+        VALUES ({revision}, {filename}, {direction}, {checksum}, {elapsed}, SESSION_USER);
     ELSE{design_shape}
     END IF;
 END
