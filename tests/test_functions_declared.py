@@ -14,7 +14,12 @@ from sensa_db.security import CONSENSUS_ROLE
 from sensa_db.sql_entities import SQL_DIRECTORIES
 
 # The only functions that run as their owner, each for the reason in its comment.
-SECURITY_DEFINER = {"check_feedback_consensus", "record_audit", "get_content_consensus"}
+SECURITY_DEFINER = {
+    "check_feedback_consensus",
+    "record_audit",
+    "get_content_consensus",
+    "schema_revision",
+}
 IMMUTABLE = {
     "cosine_similarity",
     "generate_cache_key",
@@ -35,6 +40,7 @@ STABLE = {
     "find_duplicate_document",
     "get_content_consensus",
     "current_learner_id",
+    "schema_revision",
 }
 TRIGGER_FUNCTIONS = {
     "update_updated_at_column",
