@@ -19,6 +19,11 @@ A read replica (optional) comes from ``SENSA_DB_REPLICA_URL``, else from
 above with the replica's endpoint, the same secret or IAM user
 (:func:`resolve_replica` and ``sensa_db.replicas``).
 
+Every engine made here gives up connecting after ``connect_timeout`` seconds,
+10 unless the URL says otherwise (``?connect_timeout=3``): a server that
+accepts the connection and never answers would otherwise hold the caller
+forever.
+
 Against RDS (a secret, IAM, or an ``*.rds.amazonaws.com`` host) the connection
 always requires TLS: ``sslmode=require`` unless ``SENSA_DB_SSLMODE`` asks for
 ``verify-ca`` or ``verify-full`` (with ``SENSA_DB_SSLROOTCERT``, the RDS CA
@@ -62,6 +67,10 @@ _SUPPORTED_DRIVERS = frozenset({_DEFAULT_DRIVER, _ASYNC_DRIVER, "postgresql+psyc
 _TLS_SSLMODES = ("require", "verify-ca", "verify-full")
 _RDS_HOST_SUFFIX = ".rds.amazonaws.com"
 
+# libpq's connect_timeout, in seconds, unless the URL sets its own.
+CONNECT_TIMEOUT = "connect_timeout"
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
+
 
 class DatabaseURLError(RuntimeError):
     """The database URL is missing or names something we cannot connect with."""
@@ -87,6 +96,11 @@ def describe_connection_failure(url: URL, error: BaseException) -> str:
         if marker in text:
             text = text.rsplit(marker, 1)[1].strip()
             break
+    if text.endswith("timeout expired"):  # libpq's words, and psycopg 3's
+        text = (
+            f"no answer within {url.query.get(CONNECT_TIMEOUT, '?')} s ({CONNECT_TIMEOUT};"
+            f" ?{CONNECT_TIMEOUT}=N in the URL waits N s)"
+        )
     # libpq does not echo the password; this is for a driver that would. A
     # password of a few characters would blank ordinary words instead.
     password = str(url.password or "")
@@ -310,6 +324,12 @@ def resolve_replica_url() -> URL | None:
     return None if resolved is None else resolved[0]
 
 
+def _with_connect_timeout(url: URL) -> URL:
+    if CONNECT_TIMEOUT in url.query:
+        return url
+    return url.update_query_dict({CONNECT_TIMEOUT: str(DEFAULT_CONNECT_TIMEOUT_SECONDS)})
+
+
 def _engine_options(url: URL, kwargs: dict[str, Any]) -> dict[str, Any]:
     kwargs.setdefault("pool_pre_ping", True)
     if url.drivername in (_DEFAULT_DRIVER, _ASYNC_DRIVER):
@@ -355,6 +375,7 @@ def _sync_engine(
 ) -> Engine:
     if resolved.drivername == _ASYNC_DRIVER:
         resolved = resolved.set(drivername=_DEFAULT_DRIVER)
+    resolved = _with_connect_timeout(resolved)
     engine = create_engine(resolved, **_engine_options(resolved, kwargs))
     if iam is not None:
         _fresh_iam_token(engine, iam)
@@ -370,6 +391,7 @@ def _async_engine(resolved: URL, iam: IAMAuth | None, kwargs: dict[str, Any]) ->
         raise DatabaseURLError(
             f"{resolved.drivername} has no asyncio driver: use postgresql:// (psycopg 3)"
         )
+    resolved = _with_connect_timeout(resolved)
     engine = create_async_engine(resolved, **_engine_options(resolved, kwargs))
     if iam is not None:
         _fresh_iam_token(engine.sync_engine, iam)
