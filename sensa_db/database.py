@@ -20,9 +20,9 @@ above with the replica's endpoint, the same secret or IAM user
 (:func:`resolve_replica` and ``sensa_db.replicas``).
 
 Every engine made here gives up connecting after ``connect_timeout`` seconds,
-10 unless the URL says otherwise (``?connect_timeout=3``): a server that
-accepts the connection and never answers would otherwise hold the caller
-forever.
+10 unless the URL (``?connect_timeout=3``), ``connect_args`` or libpq's
+``PGCONNECT_TIMEOUT`` says otherwise: a server that accepts the connection and
+never answers would otherwise hold the caller forever.
 
 :func:`check_schema` (and :func:`async_check_schema`) tell an application at
 start-up, in one line, that its database is unmigrated, behind or ahead of
@@ -74,7 +74,7 @@ _SUPPORTED_DRIVERS = frozenset({_DEFAULT_DRIVER, _ASYNC_DRIVER, "postgresql+psyc
 _TLS_SSLMODES = ("require", "verify-ca", "verify-full")
 _RDS_HOST_SUFFIX = ".rds.amazonaws.com"
 
-# libpq's connect_timeout, in seconds, unless the URL sets its own.
+# libpq's connect_timeout, in seconds, unless the URL or the caller sets its own.
 CONNECT_TIMEOUT = "connect_timeout"
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
 
@@ -440,10 +440,16 @@ def resolve_replica_url() -> URL | None:
     return None if resolved is None else resolved[0]
 
 
-def _with_connect_timeout(url: URL) -> URL:
-    if CONNECT_TIMEOUT in url.query:
-        return url
-    return url.update_query_dict({CONNECT_TIMEOUT: str(DEFAULT_CONNECT_TIMEOUT_SECONDS)})
+def _with_connect_timeout(url: URL, kwargs: dict[str, Any]) -> URL:
+    """``url`` naming the timeout the driver will use, so that a failure can say it:
+    connect_args (which win over the URL), the URL, libpq's PGCONNECT_TIMEOUT, else 10 s."""
+    chosen = (
+        (kwargs.get("connect_args") or {}).get(CONNECT_TIMEOUT)
+        or url.query.get(CONNECT_TIMEOUT)
+        or os.environ.get("PGCONNECT_TIMEOUT")
+        or DEFAULT_CONNECT_TIMEOUT_SECONDS
+    )
+    return url.update_query_dict({CONNECT_TIMEOUT: str(chosen)})
 
 
 def _engine_options(url: URL, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -491,7 +497,7 @@ def _sync_engine(
 ) -> Engine:
     if resolved.drivername == _ASYNC_DRIVER:
         resolved = resolved.set(drivername=_DEFAULT_DRIVER)
-    resolved = _with_connect_timeout(resolved)
+    resolved = _with_connect_timeout(resolved, kwargs)
     engine = create_engine(resolved, **_engine_options(resolved, kwargs))
     if iam is not None:
         _fresh_iam_token(engine, iam)
@@ -507,7 +513,7 @@ def _async_engine(resolved: URL, iam: IAMAuth | None, kwargs: dict[str, Any]) ->
         raise DatabaseURLError(
             f"{resolved.drivername} has no asyncio driver: use postgresql:// (psycopg 3)"
         )
-    resolved = _with_connect_timeout(resolved)
+    resolved = _with_connect_timeout(resolved, kwargs)
     engine = create_async_engine(resolved, **_engine_options(resolved, kwargs))
     if iam is not None:
         _fresh_iam_token(engine.sync_engine, iam)

@@ -98,6 +98,7 @@ def test_the_async_engine_ends_the_wait_too(silent_port: int) -> None:
 def test_every_engine_gets_ten_seconds_unless_the_url_says_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
     monkeypatch.setenv("SENSA_DB_REPLICA_URL", "postgresql://r:p@replica/sensa")
     replica = make_replica_engine()
     assert replica is not None
@@ -112,6 +113,16 @@ def test_every_engine_gets_ten_seconds_unless_the_url_says_otherwise(
         assert options["connect_timeout"] == "10", engine.url
     chosen = make_engine("postgresql://u:p@h/sensa?connect_timeout=3")
     assert chosen.dialect.create_connect_args(chosen.url)[1]["connect_timeout"] == "3"
+
+
+def test_connect_args_and_pgconnect_timeout_choose_too_and_the_url_shows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The URL names the timeout in force, for the one-line failure to say."""
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "7")
+    assert make_engine("postgresql://u:p@h/sensa").url.query["connect_timeout"] == "7"
+    given = make_engine("postgresql://u:p@h/sensa", connect_args={"connect_timeout": 4})
+    assert given.url.query["connect_timeout"] == "4"
 
 
 def test_sensa_db_says_it_in_one_line(silent_port: int, capsys: pytest.CaptureFixture[str]) -> None:
