@@ -7,15 +7,16 @@
  * that never applied it is behind.
  *
  * SECURITY DEFINER, because the logins that run the application may read
- * neither table; it cannot leak rows: it returns revision ids and nothing
- * else, which any login may know.
+ * neither table; it runs as sensa_revision_reader, which may read
+ * alembic_version and three columns of migrations_log and nothing else, and
+ * it cannot leak rows: it returns revision ids, which any login may know.
  */
 CREATE OR REPLACE FUNCTION public.schema_revision(p_revision text)
 RETURNS TABLE (current_revision text, revision_applied boolean)
 LANGUAGE sql
 STABLE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT
         (SELECT pg_catalog.string_agg(v.version_num, ' ' ORDER BY v.version_num)
