@@ -34,6 +34,8 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, text
 
+from sensa_db.database import unmigrated
+
 Direction = Literal["upgrade", "downgrade"]
 
 LOG_TABLE = "public.migrations_log"
@@ -200,9 +202,14 @@ def verify(script: ScriptDirectory, connection: Connection) -> VerifyReport:
 
     Fails, naming the revision, when an applied revision's file was edited,
     renamed or is missing, when the database is at a revision this code does
-    not have, or when the log and alembic_version disagree.
+    not have, or when the log and alembic_version disagree; and when no revision
+    is applied at all, which is no history to vouch for (the wrong database, or
+    one never migrated).
     """
     heads = MigrationContext.configure(connection).get_current_heads()
+    if not heads:
+        problem = Problem("(database)", str(unmigrated(connection.engine.url.database)))
+        return VerifyReport((), (problem,))
     problems: list[Problem] = []
     known_heads = []
     for head in heads:
