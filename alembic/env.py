@@ -29,7 +29,6 @@ from typing import Any
 import alembic_postgresql_enum  # noqa: F401
 from alembic import context, op
 from alembic.script import ScriptDirectory
-from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, Engine, event, pool, text
 from sqlalchemy.exc import DBAPIError
@@ -60,18 +59,14 @@ from sensa_db.migration_safety import (
     tables_to_prelock,
 )
 from sensa_db.models import metadata
-from sensa_db.sql_entities import ENTITY_TYPES, load_entities
+from sensa_db.sql_entities import load_declared_entities
+from sensa_db.sql_entity_drift import DECLARED_ENTITIES_OPTION, DeclaredEntityError
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = metadata
-
-# Functions, triggers and policies declared in sensa_db are compared like
-# tables. Limited to those types and our schema: left unlimited, alembic_utils
-# would propose dropping PostGIS's views and the extensions themselves.
-register_entities(load_entities(), schemas=["public"], entity_types=ENTITY_TYPES)
 
 
 def _slug(message: str | None) -> str:
@@ -109,11 +104,16 @@ COMPARISON_OPTIONS: dict[str, Any] = {
     "target_metadata": target_metadata,
     "compare_type": True,
     "compare_server_default": True,
-    # Everything lives in public; alembic_utils reads this option unconditionally.
+    # Everything lives in public. alembic_utils' own comparator, with nothing
+    # registered, would otherwise list every schema's entities for dropping.
     "include_schemas": False,
     "include_object": include_object,
     "process_revision_directives": process_revision_directives,
     "render_item": alembic_helpers.render_item,
+    # Functions, triggers and policies declared in sensa_db are compared like
+    # tables, in one savepoint (sensa_db.sql_entity_drift), in the schema
+    # alembic compares and their own; extensions' functions are left out.
+    DECLARED_ENTITIES_OPTION: load_declared_entities(),
     # Each revision commits on its own: a failure leaves the database at the
     # last revision that succeeded, never half-way through one.
     "transaction_per_migration": True,
@@ -288,6 +288,7 @@ def run_migrations_online() -> None:
             engine.dispose()
     except (
         DatabaseURLError,
+        DeclaredEntityError,
         MigrationSettingError,
         MigrationLockTimeoutError,
         LockRetriesExhaustedError,
