@@ -74,22 +74,32 @@ def _slug(message: str | None) -> str:
     return "_".join(re.findall(r"\w+", message or "")).lower()
 
 
-def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
-    """Refuse a message whose slug alembic would cut, then render as geoalchemy2 does.
+def refuse_a_cut_slug(message: str | None) -> None:
+    """Refuse a message whose slug alembic would cut.
 
     Past ``truncate_slug_length`` alembic drops the last word and leaves a
     trailing ``_`` in the file name; a reader then sees half a title. Refused
     before anything is written, naming the rule.
     """
     limit = int(config.get_main_option("truncate_slug_length") or "40")
+    slug = _slug(message)
+    if len(slug) > limit:
+        raise SystemExit(
+            f"alembic: the message's slug {slug!r} has {len(slug)} characters, over"
+            f" truncate_slug_length ({limit}): say it in 4 to 6 words; the details go"
+            " in the revision's docstring"
+        )
+
+
+# `alembic revision -m ...` on the command line: refused before connecting and
+# comparing. (Called from Python, the message is known only to the hook below.)
+refuse_a_cut_slug(getattr(config.cmd_opts, "message", None))
+
+
+def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
+    """Refuse a message whose slug alembic would cut, then render as geoalchemy2 does."""
     for script in directives:
-        slug = _slug(script.message)
-        if len(slug) > limit:
-            raise SystemExit(
-                f"alembic: the message's slug {slug!r} has {len(slug)} characters, over"
-                f" truncate_slug_length ({limit}): say it in 4 to 6 words; the details go"
-                " in the revision's docstring"
-            )
+        refuse_a_cut_slug(script.message)
     alembic_helpers.writer(context, revision, directives)
 
 
@@ -151,11 +161,14 @@ def _run_with_connection(connection: Connection) -> None:
 
 
 def _locking_tables_first(
-    function: Callable[..., None], tables: list[str], retries: LockRetries
+    function: Callable[..., None], path: Path, order: list[str], retries: LockRetries
 ) -> Callable[..., None]:
     @wraps(function)
     def run(**run_args: Any) -> None:
-        prelock(op.get_bind(), tables, timeout=retries.lock_timeout)
+        # Read from the file when the revision runs: `alembic check` runs none.
+        tables = tables_to_prelock(path, order)
+        if tables:
+            prelock(op.get_bind(), tables, timeout=retries.lock_timeout)
         function(**run_args)
 
     return run
@@ -168,15 +181,13 @@ def _take_tables_first(script: ScriptDirectory, order: list[str], retries: LockR
     loaded functions are wrapped for this run only.
     """
     for revision in script.walk_revisions():
-        tables = tables_to_prelock(Path(revision.path), order)
-        if not tables:
-            continue
         for name in ("upgrade", "downgrade"):
             # A module loaded by an earlier run in this process keeps that
             # run's wrapper: wrap the revision's own function again.
             function = getattr(revision.module, name)
             function = getattr(function, "__wrapped__", function)
-            setattr(revision.module, name, _locking_tables_first(function, tables, retries))
+            wrapped = _locking_tables_first(function, Path(revision.path), order, retries)
+            setattr(revision.module, name, wrapped)
 
 
 def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
