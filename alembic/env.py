@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, event, pool, text
 from sqlalchemy.exc import DBAPIError
 
 from sensa_db.database import DatabaseURLError, make_engine
+from sensa_db.enum_sync import keep_dependents
 from sensa_db.migration_history import HistoryRecorder
 from sensa_db.migration_safety import (
     APPLICATION_NAME,
@@ -97,9 +98,12 @@ refuse_a_cut_slug(getattr(config.cmd_opts, "message", None))
 
 
 def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
-    """Refuse a message whose slug alembic would cut, then render as geoalchemy2 does."""
+    """Refuse a message whose slug alembic would cut, keep what an enum
+    conversion would break (sensa_db.enum_sync), then render as geoalchemy2 does."""
     for script in directives:
         refuse_a_cut_slug(script.message)
+    if context.connection is not None:
+        keep_dependents(context.connection, directives)
     alembic_helpers.writer(context, revision, directives)
 
 
