@@ -58,6 +58,19 @@ def serves(query: str) -> dict[str, Any]:
     return {SERVES_INFO_KEY: query}
 
 
+BEYOND_DESIGN_INFO_KEY = "beyond_design"
+
+
+def beyond_design(reason: str) -> dict[str, Any]:
+    """Column or table ``info`` for one the design does not have, with the reason.
+
+    These marks, ``serves(...)`` on indexes and enums.VALUES_BEYOND_DESIGN are
+    where the schema may grow past the design: the conformance test allows
+    exactly what they mark, and docs/SCHEMA.md lists it with the reasons.
+    """
+    return {BEYOND_DESIGN_INFO_KEY: reason}
+
+
 NOT_NULL_DEFAULT = "the design gives a default but allows NULL; a NULL here has no meaning"
 NOT_NULL_OWNER = (
     "the design allows NULL; a row without its owner would be orphaned"
@@ -110,6 +123,7 @@ def concept_map_owner_column() -> Mapped[uuid.UUID]:
         server_default=FetchedValue(),
         server_onupdate=FetchedValue(),
         comment=CONCEPT_MAP_OWNER_COMMENT,
+        info=beyond_design("stamped for row-level security"),
     )
 
 
