@@ -44,10 +44,17 @@ def stricter(reason: str) -> dict[str, Any]:
 DEPARTURE_INFO_KEY = "departs_from_design"
 
 
-def departs_from_design(reason: str) -> dict[str, Any]:
-    """Table ``info`` for a deliberate change of the design's shape (columns added, a
-    constraint dropped); the conformance test lists the changes, docs/SCHEMA.md the reason."""
-    return {DEPARTURE_INFO_KEY: reason}
+DROPPED_CONSTRAINTS_INFO_KEY = "drops_design_constraints"
+
+
+def departs_from_design(reason: str, *, dropping: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Table or index ``info`` for a deliberate change of the design's shape: an index
+    defined differently, a table ``dropping`` the design's constraints of those names.
+    The conformance test allows exactly these changes, docs/SCHEMA.md gives the reason."""
+    info: dict[str, Any] = {DEPARTURE_INFO_KEY: reason}
+    if dropping:
+        info[DROPPED_CONSTRAINTS_INFO_KEY] = dropping
+    return info
 
 
 SERVES_INFO_KEY = "serves"

@@ -32,7 +32,7 @@ class MigrationLog(Base):
     __tablename__ = "migrations_log"
     __table_args__ = (
         CheckConstraint("direction IN ('upgrade', 'downgrade')", name="direction"),
-        {"info": departs_from_design(EVENT_LOG)},
+        {"info": departs_from_design(EVENT_LOG, dropping=("migrations_log_filename_key",))},
     )
 
     migration_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
