@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -104,12 +105,20 @@ def _maintenance(server: URL) -> psycopg.Connection[Any]:
 
 
 def create_database(
-    server: URL, template: str, *, prefix: str = "sensa_scratch", as_template: bool = False
+    server: URL,
+    template: str,
+    *,
+    prefix: str = "sensa_scratch",
+    as_template: bool = False,
+    wait_seconds: float = 60,
 ) -> str:
     """A new database cloned from ``template``, named ``<prefix>_<random>``.
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
-    template to leave, which a non-superuser owner may not terminate.
+    template to leave, which a non-superuser owner may not terminate. While
+    another session is connected to the template (another test run checking on
+    it, a psql), PostgreSQL refuses the clone after 5 s; it is tried again until
+    ``wait_seconds`` have passed, never by ending that session.
     """
     dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -117,9 +126,16 @@ def create_database(
     )
     if as_template:
         statement += sql.SQL(" IS_TEMPLATE true")
+    deadline = time.monotonic() + wait_seconds
     with _maintenance(server) as admin:
-        admin.execute(statement)
-    return dbname
+        while True:
+            try:
+                admin.execute(statement)
+                return dbname
+            except psycopg.errors.ObjectInUse:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
 
 def drop_database(server: URL, dbname: str, *, logins: tuple[str, ...] = ()) -> None:
