@@ -39,6 +39,7 @@ VALUES_BEYOND_DESIGN = """VALUES_BEYOND_DESIGN: dict[enum.StrEnum, str] = {
 INDEX_REVISION = """def upgrade() -> None:
     op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    op.execute(f"SET LOCAL ROLE {SCHEMA_OWNER}")
     with op.get_context().autocommit_block():
         # A previous attempt may have left the index INVALID (a failed build)
         # or valid but unrecorded (killed before alembic_version moved).
@@ -52,6 +53,7 @@ INDEX_REVISION = """def upgrade() -> None:
 def downgrade() -> None:
     op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    op.execute(f"SET LOCAL ROLE {SCHEMA_OWNER}")
     with op.get_context().autocommit_block():
         op.execute("DROP INDEX CONCURRENTLY IF EXISTS public.idx_documents_archived_at")
 """
