@@ -90,11 +90,6 @@ def revision_header() -> str:
     return "\n".join(lines) + AUTOGENERATE_IMPORTS
 
 
-# Examples of features that reach main with other changes, by id (document#heading[-n]).
-# The enum downgrade the guidelines show fails on functions that depend on the type.
-LANDS_WITH_WORKFLOW = {"MIGRATION_GUIDELINES.md#enums"}
-
-
 @dataclass(frozen=True)
 class Example:
     """One fenced block of a document, with what its marker comment says."""
@@ -161,12 +156,7 @@ def _examples(language: str) -> list[Example]:
 
 
 def _param(example: Example) -> Any:
-    marks = []
-    if example.id in LANDS_WITH_WORKFLOW:
-        marks.append(
-            pytest.mark.xfail(reason="lands with the revision workflow change", strict=True)
-        )
-    return pytest.param(example, id=example.id, marks=marks)
+    return pytest.param(example, id=example.id)
 
 
 @dataclass(frozen=True)
