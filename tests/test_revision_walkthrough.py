@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
@@ -124,6 +125,8 @@ def in_repository(repository: Path, *arguments: str) -> subprocess.CompletedProc
     )
 
 
+# alembic on a scratch copy, revision after revision: left out of the fast loop.
+@pytest.mark.slow
 def test_a_column_an_index_and_an_enum_value_pass_every_check(
     tmp_path: Path, migrated_database: str
 ) -> None:
