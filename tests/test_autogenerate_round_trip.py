@@ -18,6 +18,7 @@ import ast
 import difflib
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
@@ -173,6 +174,7 @@ def catalog(connection: Connection) -> dict[str, object]:
     }
 
 
+@pytest.mark.slow
 def test_models_and_sql_changed_autogenerate_exactly_and_round_trip(
     tmp_path: Path, migrated_database: str
 ) -> None:
