@@ -93,8 +93,6 @@ def revision_header() -> str:
 
 # Examples of features that reach main with other changes, by id (document#heading[-n]).
 LANDS_WITH_RUNTIME = {"README.md#using-the-models-2", "README.md#a-read-replica-2"}
-# The enum downgrade the guidelines show fails on functions that depend on the type.
-LANDS_WITH_WORKFLOW = {"MIGRATION_GUIDELINES.md#enums"}
 
 
 @dataclass(frozen=True)
@@ -166,10 +164,6 @@ def _param(example: Example) -> Any:
     marks = []
     if example.id in LANDS_WITH_RUNTIME:
         marks.append(pytest.mark.xfail(reason="lands with the runtime change", strict=True))
-    if example.id in LANDS_WITH_WORKFLOW:
-        marks.append(
-            pytest.mark.xfail(reason="lands with the revision workflow change", strict=True)
-        )
     return pytest.param(example, id=example.id, marks=marks)
 
 
