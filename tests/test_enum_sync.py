@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from tests.alembic_sandbox import edit, run_alembic, scratch_repository
+
+# Alembic in subprocesses on a scratch copy: left out of the fast loop
+# (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
 
 DEPENDENTS = text(
     """
