@@ -16,6 +16,10 @@ from sqlalchemy.pool import NullPool
 
 from tests.alembic_sandbox import edit, run_alembic, scratch_repository
 
+# Alembic in subprocesses on a scratch copy: left out of the fast loop
+# (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
+
 DEPENDENTS = text(
     """
     SELECT p.oid::regprocedure::text, pg_get_userbyid(p.proowner), p.proacl::text[], p.prosecdef

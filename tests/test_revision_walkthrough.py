@@ -23,6 +23,10 @@ from sqlalchemy.pool import NullPool
 from tests.alembic_sandbox import edit, run_alembic, scratch_repository
 from tests.postgres import REPO_ROOT
 
+# Alembic in subprocesses on a scratch copy: left out of the fast loop
+# (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
+
 COLUMN = """    archived_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), info=beyond_design("when the learner put the document away")
     )
