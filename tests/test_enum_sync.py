@@ -42,8 +42,6 @@ def dependents(connection: Connection) -> list[tuple[object, ...]]:
     ]
 
 
-# alembic on a scratch copy, up and down: left out of the fast loop.
-@pytest.mark.slow
 def test_the_downgrade_of_an_added_value_keeps_functions_triggers_owners_and_grants(
     tmp_path: Path, migrated_database: str
 ) -> None:

@@ -129,8 +129,6 @@ def in_repository(repository: Path, *arguments: str) -> subprocess.CompletedProc
     )
 
 
-# alembic on a scratch copy, revision after revision: left out of the fast loop.
-@pytest.mark.slow
 def test_a_column_an_index_and_an_enum_value_pass_every_check(
     tmp_path: Path, migrated_database: str
 ) -> None:
