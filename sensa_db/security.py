@@ -23,7 +23,12 @@ WORKER_ROLE = "sensa_worker"
 # see across learners: its policies and grants cover exactly what the count
 # reads and writes, so FORCEd row-level security stays whole for the owner.
 CONSENSUS_ROLE = "sensa_consensus"
-ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE, CONSENSUS_ROLE)
+# Reads every row of every table and writes nothing: what a logical dump
+# (pg_dump --enable-row-security), a restore drill's comparison and a learner's
+# export need. Its policies are USING (true) FOR SELECT, so no standing member
+# may be the owner: membership would open every row to the migrating login.
+BACKUP_ROLE = "sensa_backup"
+ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE, CONSENSUS_ROLE, BACKUP_ROLE)
 
 # The transaction-local setting that names the learner a transaction acts for.
 CONTEXT_SETTING = "app.current_user_id"
@@ -62,7 +67,7 @@ TABLES_WITHOUT_RLS: Mapping[str, str] = {
         "schema history, no learner data; written by the migrating role only and"
         " granted to no application role (admin_role may read it)"
     ),
-    "alembic_version": "Alembic's bookkeeping; granted to no role",
+    "alembic_version": "Alembic's bookkeeping; read by the backup role only",
     "audit_log": (
         "written only by the SECURITY DEFINER audit trigger and append-only; no"
         " application role may read or write it (admin_role may read it)"
@@ -130,6 +135,16 @@ GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
     CONSENSUS_ROLE: {
         "user_annotations": frozenset({"SELECT"}) | _columns("UPDATE", "consensus_count")
     },
+    # Every table, bookkeeping included: a dump that leaves one out cannot be restored whole.
+    BACKUP_ROLE: dict.fromkeys((*RLS_TABLES, *TABLES_WITHOUT_RLS), frozenset({"SELECT"})),
+}
+
+# A dump restores the sequences' positions, so the backup role reads them too.
+# Nothing else is granted on our sequences.
+SEQUENCE_GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
+    BACKUP_ROLE: dict.fromkeys(
+        ("audit_log_audit_id_seq", "migrations_log_migration_id_seq"), frozenset({"SELECT"})
+    ),
 }
 
 # Functions that not every role may call (EXECUTE is revoked from PUBLIC), and who may.

@@ -12,12 +12,14 @@ from sensa_db.models import metadata
 from sensa_db.security import (
     ADMIN_ROLE,
     APP_ROLE,
+    BACKUP_ROLE,
     CONSENSUS_ROLE,
     CONTEXT_SETTING,
     GRANTS,
     RESTRICTED_FUNCTIONS,
     RLS_TABLES,
     ROLES,
+    SEQUENCE_GRANTS,
     TABLES_WITHOUT_RLS,
     WORKER_ROLE,
 )
@@ -75,6 +77,55 @@ def test_grants_on_our_tables_are_exactly_the_declared_ones(connection: Connecti
         role: {table: set(privileges) for table, privileges in tables.items()}
         for role, tables in GRANTS.items()
     }
+
+
+def test_grants_on_our_sequences_are_exactly_the_declared_ones(connection: Connection) -> None:
+    rows = connection.execute(
+        text(
+            """
+            SELECT c.relname, coalesce(r.rolname, 'PUBLIC'), acl.privilege_type
+            FROM pg_class c, aclexplode(c.relacl) acl LEFT JOIN pg_roles r ON r.oid = acl.grantee
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
+                AND acl.grantee <> c.relowner
+            """
+        )
+    )
+    actual: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for sequence, grantee, privilege in rows:
+        actual[grantee][sequence].add(privilege)
+    assert {role: dict(sequences) for role, sequences in actual.items()} == {
+        role: {sequence: set(privileges) for sequence, privileges in sequences.items()}
+        for role, sequences in SEQUENCE_GRANTS.items()
+    }
+
+
+def test_the_backup_role_reads_every_table_and_sequence_and_nothing_more() -> None:
+    """A dump needs every table; anything beyond SELECT would let a backup login write."""
+    sequences = {
+        f"{table}_{column}_seq"
+        for table, column in (("audit_log", "audit_id"), ("migrations_log", "migration_id"))
+    }
+    assert GRANTS[BACKUP_ROLE] == dict.fromkeys(
+        RLS_TABLES.keys() | TABLES_WITHOUT_RLS.keys(), frozenset({"SELECT"})
+    )
+    assert SEQUENCE_GRANTS[BACKUP_ROLE] == dict.fromkeys(sequences, frozenset({"SELECT"}))
+
+
+@pytest.mark.parametrize("table", sorted(RLS_TABLES))
+def test_the_backup_role_reads_each_learner_table_through_one_select_policy(
+    connection: Connection, table: str
+) -> None:
+    policies = [
+        (p["cmd"], p["permissive"], p["qual"], p["with_check"])
+        for p in _policies(connection)
+        if p["tablename"] == table and BACKUP_ROLE in p["roles"]  # type: ignore[operator]
+    ]
+    assert policies == [("SELECT", "PERMISSIVE", "true", None)]
+
+
+def test_no_backup_policy_lies_outside_the_learner_tables(connection: Connection) -> None:
+    tables = {p["tablename"] for p in _policies(connection) if BACKUP_ROLE in p["roles"]}  # type: ignore[operator]
+    assert tables == RLS_TABLES.keys()
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -166,6 +217,7 @@ def test_only_the_api_may_set_the_request_context(connection: Connection) -> Non
         WORKER_ROLE: False,
         ADMIN_ROLE: False,
         CONSENSUS_ROLE: False,
+        BACKUP_ROLE: False,
     }
 
 

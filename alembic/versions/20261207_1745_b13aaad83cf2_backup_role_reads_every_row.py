@@ -1,0 +1,305 @@
+"""backup role reads every row
+
+A logical dump on RDS needs a role that reads every row of every table: the
+owner (the RDS master user) sees no learner row, because row-level security is
+FORCEd on it, and nobody there is a superuser or may grant BYPASSRLS
+(PostgreSQL 15 reserves it to superusers). sensa_backup is a NOLOGIN role with
+SELECT on every table, the bookkeeping ones included, SELECT on the two
+sequences (a dump restores their positions), and one SELECT policy per learner
+table, USING (true). It holds no other privilege: it cannot write or change
+anything. Backup and export logins are made its members; the migrating role
+never is, since a policy applies to a role's members.
+
+The role is cluster-wide and kept on downgrade, as are the other roles; the
+grants and policies are revoked and dropped.
+
+Creating a policy takes an ACCESS EXCLUSIVE lock on its table for a catalog
+update only: the twelve learner tables are locked first (LOCK_TABLES).
+
+Revision ID: b13aaad83cf2
+Revises: a0b90923c32f
+Create Date: 2026-12-07 17:45:00.000000+00:00
+
+"""
+
+from collections.abc import Sequence
+
+import pgvector.sqlalchemy
+import sqlalchemy as sa
+from alembic import op
+from alembic_utils.pg_policy import PGPolicy
+
+revision: str = "b13aaad83cf2"
+down_revision: str | Sequence[str] | None = "a0b90923c32f"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# A statement waiting longer than LOCK_TIMEOUT for its lock gives up (the
+# deploy fails, nothing is applied) instead of queueing every query on the
+# table behind it. Raise STATEMENT_TIMEOUT here for a long data migration.
+# SET LOCAL ends with this revision's transaction; inside an autocommit_block
+# the session values env.py sets apply. See docs/MIGRATION_GUIDELINES.md.
+LOCK_TIMEOUT = "5s"
+STATEMENT_TIMEOUT = "5min"
+LOCK_TABLES = (
+    "users",
+    "user_profiles",
+    "courses",
+    "course_documents",
+    "processed_documents",
+    "chapters",
+    "keywords",
+    "relationships",
+    "chapter_complexity",
+    "user_annotations",
+    "user_progress",
+    "analogy_feedback",
+)
+
+CREATE_BACKUP_ROLE = """
+DO $role$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'sensa_backup') THEN
+        BEGIN
+            CREATE ROLE sensa_backup NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+                NOREPLICATION NOBYPASSRLS;
+        EXCEPTION
+            -- Another database's migration created it between check and create.
+            WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
+    IF EXISTS (
+        SELECT FROM pg_catalog.pg_roles
+        WHERE rolname = 'sensa_backup'
+            AND (rolsuper OR rolbypassrls OR rolcanlogin OR rolcreaterole OR rolcreatedb
+                 OR rolreplication)
+    ) THEN
+        RAISE EXCEPTION 'role sensa_backup exists with more than NOLOGIN and SELECT: %',
+            'SUPERUSER, BYPASSRLS, LOGIN, CREATEROLE, CREATEDB or REPLICATION'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+END
+$role$
+"""
+
+# Every table, the bookkeeping ones included: a dump missing one cannot be restored whole.
+TABLES = ", ".join(
+    (
+        *LOCK_TABLES,
+        "migrations_log",
+        "alembic_version",
+        "audit_log",
+        "pipeline_results",
+        "document_claims",
+    )
+)
+SEQUENCES = "public.audit_log_audit_id_seq, public.migrations_log_migration_id_seq"
+
+
+def upgrade() -> None:
+    op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    op.execute(CREATE_BACKUP_ROLE)
+    op.execute("GRANT USAGE ON SCHEMA public TO sensa_backup")
+    op.execute(f"GRANT SELECT ON {TABLES} TO sensa_backup")
+    op.execute(f"GRANT SELECT ON SEQUENCE {SEQUENCES} TO sensa_backup")
+
+    public_users_backup_users_read = PGPolicy(
+        schema="public",
+        signature="backup_users_read",
+        on_entity="public.users",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_users_backup_users_read)
+
+    public_user_profiles_backup_user_profiles_read = PGPolicy(
+        schema="public",
+        signature="backup_user_profiles_read",
+        on_entity="public.user_profiles",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_user_profiles_backup_user_profiles_read)
+
+    public_courses_backup_courses_read = PGPolicy(
+        schema="public",
+        signature="backup_courses_read",
+        on_entity="public.courses",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_courses_backup_courses_read)
+
+    public_course_documents_backup_course_documents_read = PGPolicy(
+        schema="public",
+        signature="backup_course_documents_read",
+        on_entity="public.course_documents",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_course_documents_backup_course_documents_read)
+
+    public_processed_documents_backup_processed_documents_read = PGPolicy(
+        schema="public",
+        signature="backup_processed_documents_read",
+        on_entity="public.processed_documents",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_processed_documents_backup_processed_documents_read)
+
+    public_chapters_backup_chapters_read = PGPolicy(
+        schema="public",
+        signature="backup_chapters_read",
+        on_entity="public.chapters",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_chapters_backup_chapters_read)
+
+    public_keywords_backup_keywords_read = PGPolicy(
+        schema="public",
+        signature="backup_keywords_read",
+        on_entity="public.keywords",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_keywords_backup_keywords_read)
+
+    public_relationships_backup_relationships_read = PGPolicy(
+        schema="public",
+        signature="backup_relationships_read",
+        on_entity="public.relationships",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_relationships_backup_relationships_read)
+
+    public_chapter_complexity_backup_chapter_complexity_read = PGPolicy(
+        schema="public",
+        signature="backup_chapter_complexity_read",
+        on_entity="public.chapter_complexity",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_chapter_complexity_backup_chapter_complexity_read)
+
+    public_user_annotations_backup_user_annotations_read = PGPolicy(
+        schema="public",
+        signature="backup_user_annotations_read",
+        on_entity="public.user_annotations",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_user_annotations_backup_user_annotations_read)
+
+    public_user_progress_backup_user_progress_read = PGPolicy(
+        schema="public",
+        signature="backup_user_progress_read",
+        on_entity="public.user_progress",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_user_progress_backup_user_progress_read)
+
+    public_analogy_feedback_backup_analogy_feedback_read = PGPolicy(
+        schema="public",
+        signature="backup_analogy_feedback_read",
+        on_entity="public.analogy_feedback",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.create_entity(public_analogy_feedback_backup_analogy_feedback_read)
+
+
+def downgrade() -> None:
+    op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+    op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    public_analogy_feedback_backup_analogy_feedback_read = PGPolicy(
+        schema="public",
+        signature="backup_analogy_feedback_read",
+        on_entity="public.analogy_feedback",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_analogy_feedback_backup_analogy_feedback_read)
+
+    public_user_progress_backup_user_progress_read = PGPolicy(
+        schema="public",
+        signature="backup_user_progress_read",
+        on_entity="public.user_progress",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_user_progress_backup_user_progress_read)
+
+    public_user_annotations_backup_user_annotations_read = PGPolicy(
+        schema="public",
+        signature="backup_user_annotations_read",
+        on_entity="public.user_annotations",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_user_annotations_backup_user_annotations_read)
+
+    public_chapter_complexity_backup_chapter_complexity_read = PGPolicy(
+        schema="public",
+        signature="backup_chapter_complexity_read",
+        on_entity="public.chapter_complexity",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_chapter_complexity_backup_chapter_complexity_read)
+
+    public_relationships_backup_relationships_read = PGPolicy(
+        schema="public",
+        signature="backup_relationships_read",
+        on_entity="public.relationships",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_relationships_backup_relationships_read)
+
+    public_keywords_backup_keywords_read = PGPolicy(
+        schema="public",
+        signature="backup_keywords_read",
+        on_entity="public.keywords",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_keywords_backup_keywords_read)
+
+    public_chapters_backup_chapters_read = PGPolicy(
+        schema="public",
+        signature="backup_chapters_read",
+        on_entity="public.chapters",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_chapters_backup_chapters_read)
+
+    public_processed_documents_backup_processed_documents_read = PGPolicy(
+        schema="public",
+        signature="backup_processed_documents_read",
+        on_entity="public.processed_documents",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_processed_documents_backup_processed_documents_read)
+
+    public_course_documents_backup_course_documents_read = PGPolicy(
+        schema="public",
+        signature="backup_course_documents_read",
+        on_entity="public.course_documents",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_course_documents_backup_course_documents_read)
+
+    public_courses_backup_courses_read = PGPolicy(
+        schema="public",
+        signature="backup_courses_read",
+        on_entity="public.courses",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_courses_backup_courses_read)
+
+    public_user_profiles_backup_user_profiles_read = PGPolicy(
+        schema="public",
+        signature="backup_user_profiles_read",
+        on_entity="public.user_profiles",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_user_profiles_backup_user_profiles_read)
+
+    public_users_backup_users_read = PGPolicy(
+        schema="public",
+        signature="backup_users_read",
+        on_entity="public.users",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+    op.drop_entity(public_users_backup_users_read)
+
+    op.execute(f"REVOKE SELECT ON SEQUENCE {SEQUENCES} FROM sensa_backup")
+    op.execute(f"REVOKE SELECT ON {TABLES} FROM sensa_backup")
+    op.execute("REVOKE USAGE ON SCHEMA public FROM sensa_backup")
