@@ -104,14 +104,19 @@ def _maintenance(server: URL) -> psycopg.Connection[Any]:
 
 
 def create_database(
-    server: URL, template: str, *, prefix: str = "sensa_scratch", as_template: bool = False
+    server: URL,
+    template: str,
+    *,
+    prefix: str = "sensa_scratch",
+    as_template: bool = False,
+    name: str | None = None,
 ) -> str:
-    """A new database cloned from ``template``, named ``<prefix>_<random>``.
+    """A new database cloned from ``template``, named ``name`` or ``<prefix>_<random>``.
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
     template to leave, which a non-superuser owner may not terminate.
     """
-    dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    dbname = name or f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
         sql.Identifier(dbname), sql.Identifier(template)
     )
