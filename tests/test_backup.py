@@ -197,6 +197,23 @@ def test_control_a_dump_missing_one_tables_rows_fails_the_comparison(
     assert ";" not in problems["row counts and checksums"]  # that table only
 
 
+def test_a_table_no_policy_opens_whole_to_the_backup_role_stops_the_dump(
+    pg_server: PostgresServer, source: str, tmp_path: Path
+) -> None:
+    """Its dump would hold only what narrower policies show: nothing, and no error."""
+    archive = tmp_path / "narrowed.dump"
+    with pg_server.database(template=source) as clone:
+        engine = create_engine(pg_server.url(clone), poolclass=NullPool)
+        with engine.begin() as connection:
+            connection.execute(text("DROP POLICY backup_keywords_read ON public.keywords"))
+        engine.dispose()
+        with pytest.raises(
+            BackupError, match=f"no policy lets {BACKUP_ROLE} read every row of keywords:"
+        ):
+            back_up(as_login(pg_server, clone, BACKUP_ROLE), archive)
+    assert not archive.exists()
+
+
 def test_the_checksum_ignores_order_and_sees_any_change(
     pg_server: PostgresServer, source: str
 ) -> None:

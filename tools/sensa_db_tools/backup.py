@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
-from psycopg import sql
 from sqlalchemy import URL, Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from sensa_db.database import make_engine, resolve_database_url
@@ -238,6 +238,30 @@ def _snapshot_transaction(engine: Engine) -> Iterator[Connection]:
             connection.rollback()
 
 
+# Tables under row-level security that no policy opens whole to sensa_backup: its
+# dump of them would hold only what some narrower policy shows, without an error.
+_NARROWED_TABLES = f"""
+    SELECT c.relname FROM pg_class c
+    WHERE c.relkind IN ('r', 'p') AND c.relrowsecurity AND {_OWN}
+        AND NOT EXISTS (
+            SELECT FROM pg_policies p
+            WHERE p.schemaname = 'public' AND p.tablename = c.relname
+                AND p.permissive = 'PERMISSIVE' AND p.cmd IN ('SELECT', 'ALL')
+                AND p.qual = 'true' AND p.roles && ARRAY['{BACKUP_ROLE}', 'public']::name[]
+        )
+"""
+
+
+def _require_whole_reads(connection: Connection) -> None:
+    narrowed = sorted(connection.scalars(text(_NARROWED_TABLES)))
+    if narrowed:
+        raise BackupError(
+            f"no policy lets {BACKUP_ROLE} read every row of {', '.join(narrowed)}: a dump"
+            " would silently miss rows (a revision must add one, as sensa_db/policies/backup.sql"
+            " does for every learner table)"
+        )
+
+
 def libpq_environment(url: URL) -> dict[str, str]:
     """The environment that points pg_dump/pg_restore at ``url``, never its password on a
     command line. A URL without a password (RDS IAM) leaves libpq its own sources
@@ -280,6 +304,7 @@ def back_up(database_url: str | URL | None, archive: Path) -> BackupReport:
             _require_member(
                 connection, (BACKUP_ROLE,), "a dump reads every row through its policies"
             )
+            _require_whole_reads(connection)
             snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
             # pg_dump imports the snapshot while this transaction holds it open.
             dumped = subprocess.run(  # noqa: S603 - our own arguments, no shell
@@ -458,7 +483,7 @@ def carry_database_privileges(owner: Connection, wanted: Sequence[Sequence[str]]
     """GRANT and REVOKE on the current database until its privileges are ``wanted``."""
     have = {tuple(row) for row in _rows(owner, _DATABASE_PRIVILEGES)}
     want = {(grantee, privilege) for grantee, privilege in wanted}
-    database = sql.Identifier(owner.scalar(text("SELECT current_database()"))).as_string()
+    database = _quoted(owner.scalar(text("SELECT current_database()")))
     for verb, preposition, pairs in (
         ("GRANT", "TO", want - have),
         ("REVOKE", "FROM", have - want),
@@ -538,7 +563,12 @@ def restore(
                     f" drop it when done): {restored.stderr.strip()}"
                 )
             carry_database_privileges(owner, manifest["catalog"]["database_privileges"])
-        prove(engine, manifest, script, report)
+        try:
+            prove(engine, manifest, script, report)
+        except DBAPIError as exc:
+            raise BackupError(
+                f"could not read {dbname} to prove it (kept for inspection): {exc.orig}"
+            ) from None
     finally:
         engine.dispose()
     return report
