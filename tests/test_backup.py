@@ -49,13 +49,12 @@ def script() -> ScriptDirectory:
 
 @pytest.fixture(scope="module")
 def source(pg_server: PostgresServer, head_template: str) -> Iterator[str]:
-    """A seeded database at head, whose database-level privileges differ from the default
-    (no TEMPORARY for PUBLIC), as a hardening revision might leave them."""
+    """A seeded database at head. Its database-level privileges are not the default:
+    TEMPORARY is revoked from PUBLIC (revision 0c13d19e46ac)."""
     with pg_server.database(template=head_template) as dbname:
         engine = create_engine(pg_server.url(dbname), poolclass=NullPool)
         with engine.begin() as connection:
             seed(connection, environ={})
-            connection.execute(text(f'REVOKE TEMPORARY ON DATABASE "{dbname}" FROM PUBLIC'))
         engine.dispose()
         yield dbname
 
@@ -159,16 +158,20 @@ def test_the_restore_names_what_it_leaves_out_as_harmless(restored: RestoreRepor
 
 
 def test_the_restore_carries_database_level_privileges(
-    pg_server: PostgresServer, restored: RestoreReport
+    pg_server: PostgresServer, source: str, restored: RestoreReport
 ) -> None:
-    """CREATE DATABASE ... TEMPLATE gives PUBLIC TEMPORARY again; the restore revokes it."""
-    engine = create_engine(as_login(pg_server, restored.database, APP_ROLE), poolclass=NullPool)
-    with engine.connect() as connection:
-        may_create_temporary = connection.scalar(
-            text("SELECT has_database_privilege(current_database(), 'TEMPORARY')")
-        )
-    engine.dispose()
-    assert may_create_temporary is False
+    """A clone of the extensions template gives PUBLIC TEMPORARY; the source does not,
+    and neither does the copy."""
+    temporary = "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+    for database, expected in (
+        (EXTENSIONS_TEMPLATE, True),
+        (source, False),
+        (restored.database, False),
+    ):
+        engine = create_engine(as_login(pg_server, database, APP_ROLE), poolclass=NullPool)
+        with engine.connect() as connection:
+            assert connection.scalar(text(temporary)) is expected, database
+        engine.dispose()
 
 
 def test_control_a_dump_missing_one_tables_rows_fails_the_comparison(

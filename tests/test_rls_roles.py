@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
@@ -19,7 +19,6 @@ from tests.rls import (
     SeededLearner,
     as_login,
     denied_by_grant,
-    denied_by_policy,
     sqlstate,
     visible,
 )
@@ -94,18 +93,6 @@ def test_worker_cannot_read_personal_tables(worker_connection: Connection, table
         visible(worker_connection, table)
 
 
-def test_worker_reports_status_on_any_document(
-    worker_connection: Connection, learners: tuple[SeededLearner, SeededLearner]
-) -> None:
-    documents = metadata.tables["course_documents"]
-    result = worker_connection.execute(
-        update(documents)
-        .where(documents.c.document_id.in_([lr.document_id for lr in learners]))
-        .values(processing_status="processing", task_id="celery-1")
-    )
-    assert result.rowcount == 2
-
-
 @pytest.mark.parametrize(
     "statement",
     [
@@ -119,48 +106,6 @@ def test_worker_cannot_change_what_a_document_is(
 ) -> None:
     with denied_by_grant("course_documents"), worker_connection.begin_nested():
         worker_connection.execute(text(statement))
-
-
-def test_worker_writes_results_for_any_course(
-    worker_connection: Connection, learners: tuple[SeededLearner, SeededLearner]
-) -> None:
-    _, second = learners
-    processed = metadata.tables["processed_documents"]
-    chapters = metadata.tables["chapters"]
-    # Reprocessing: the old result goes, the new one comes, for someone else's course.
-    worker_connection.execute(
-        delete(processed).where(processed.c.document_id == second.document_id)
-    )
-    new_id = worker_connection.scalar(
-        insert(processed)
-        .values(
-            document_id=second.document_id,
-            course_id=second.course_id,
-            concept_map={"concepts": []},
-            pipeline_version="2.0.0",
-        )
-        .returning(processed.c.processed_id)
-    )
-    worker_connection.execute(
-        insert(chapters).values(processed_id=new_id, chapter_number=1, title="Redone")
-    )
-    assert (
-        worker_connection.scalar(select(chapters.c.title).where(chapters.c.processed_id == new_id))
-        == "Redone"
-    )
-
-
-def test_worker_cannot_file_a_result_under_another_course(
-    worker_connection: Connection, learners: tuple[SeededLearner, SeededLearner]
-) -> None:
-    first, second = learners
-    processed = metadata.tables["processed_documents"]
-    with denied_by_policy("processed_documents"), worker_connection.begin_nested():
-        worker_connection.execute(
-            update(processed)
-            .where(processed.c.processed_id == first.processed_id)
-            .values(course_id=second.course_id)
-        )
 
 
 def test_worker_cannot_act_for_a_learner(worker_connection: Connection) -> None:

@@ -13,11 +13,15 @@ never is, since a policy applies to a role's members.
 The role is cluster-wide and kept on downgrade, as are the other roles; the
 grants and policies are revoked and dropped.
 
-Creating a policy takes an ACCESS EXCLUSIVE lock on its table for a catalog
-update only: the twelve learner tables are locked first (LOCK_TABLES).
+Runs as the migrating login: creating a role needs its CREATEROLE, and USAGE
+on the schema is granted by the schema's owner, the database owner. The grants
+on tables and sequences and the policies are then made as sensa_schema_owner,
+which owns them. Creating a policy takes an ACCESS EXCLUSIVE lock on its table
+for a catalog update only: the twelve learner tables are locked first
+(LOCK_TABLES).
 
 Revision ID: b13aaad83cf2
-Revises: a0b90923c32f
+Revises: 6c2dc9f986ab
 Create Date: 2026-12-07 17:45:00.000000+00:00
 
 """
@@ -30,7 +34,7 @@ from alembic import op
 from alembic_utils.pg_policy import PGPolicy
 
 revision: str = "b13aaad83cf2"
-down_revision: str | Sequence[str] | None = "a0b90923c32f"
+down_revision: str | Sequence[str] | None = "6c2dc9f986ab"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -41,6 +45,9 @@ depends_on: str | Sequence[str] | None = None
 # the session values env.py sets apply. See docs/MIGRATION_GUIDELINES.md.
 LOCK_TIMEOUT = "5s"
 STATEMENT_TIMEOUT = "5min"
+# The schema's objects belong to this NOLOGIN role; the grants and policies are
+# made as it, after the role and its USAGE on the schema (see the docstring).
+SCHEMA_OWNER = "sensa_schema_owner"
 LOCK_TABLES = (
     "users",
     "user_profiles",
@@ -101,6 +108,7 @@ def upgrade() -> None:
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
     op.execute(CREATE_BACKUP_ROLE)
     op.execute("GRANT USAGE ON SCHEMA public TO sensa_backup")
+    op.execute(f"SET LOCAL ROLE {SCHEMA_OWNER}")
     op.execute(f"GRANT SELECT ON {TABLES} TO sensa_backup")
     op.execute(f"GRANT SELECT ON SEQUENCE {SEQUENCES} TO sensa_backup")
 
@@ -204,6 +212,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    op.execute(f"SET LOCAL ROLE {SCHEMA_OWNER}")
     public_analogy_feedback_backup_analogy_feedback_read = PGPolicy(
         schema="public",
         signature="backup_analogy_feedback_read",
@@ -302,4 +311,5 @@ def downgrade() -> None:
 
     op.execute(f"REVOKE SELECT ON SEQUENCE {SEQUENCES} FROM sensa_backup")
     op.execute(f"REVOKE SELECT ON {TABLES} FROM sensa_backup")
+    op.execute("RESET ROLE")
     op.execute("REVOKE USAGE ON SCHEMA public FROM sensa_backup")

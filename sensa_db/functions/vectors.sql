@@ -11,7 +11,7 @@ IMMUTABLE
 STRICT
 PARALLEL SAFE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT 1 - (a <=> b)
 $$;
@@ -64,7 +64,7 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     caller_iterative_scan text := current_setting('hnsw.iterative_scan', true);
@@ -149,7 +149,7 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     caller_iterative_scan text := current_setting('hnsw.iterative_scan', true);

@@ -35,8 +35,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -68,6 +69,12 @@ def manifest_path(archive: Path) -> Path:
 # The text form of a row is what the checksums hash: the same settings on both
 # sides make it the same text for the same values. A pinned search_path makes
 # policy expressions and function signatures print schema-qualified.
+# A dump's transaction reads every table and waits while pg_dump runs: lifted for
+# it alone, as pg_dump lifts them in its own session.
+_LONG_TRANSACTION = (
+    "SET LOCAL statement_timeout = 0",
+    "SET LOCAL idle_in_transaction_session_timeout = 0",
+)
 _STABLE_TEXT = (
     "SET LOCAL search_path = pg_catalog",
     "SET LOCAL TimeZone = 'UTC'",
@@ -131,14 +138,6 @@ _PRIVILEGES = f"""
     SELECT 'schema public', {_GRANTEE}, acl.privilege_type
     FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) acl
     WHERE n.nspname = 'public'
-"""
-# The database's owner may have another name on another server: it is "OWNER".
-_DATABASE_PRIVILEGES = """
-    SELECT CASE acl.grantee WHEN 0 THEN 'PUBLIC' WHEN d.datdba THEN 'OWNER'
-                ELSE pg_get_userbyid(acl.grantee) END,
-           acl.privilege_type
-    FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) acl
-    WHERE d.datname = current_database()
 """
 # Each sequence that numbers a column, with that column.
 _OWNED_SEQUENCES = f"""
@@ -204,7 +203,11 @@ def catalog(connection: Connection) -> Catalog:
         "policies": _rows(connection, _POLICIES),
         "owners": _rows(connection, _OWNERS),
         "privileges": _rows(connection, _PRIVILEGES),
-        "database_privileges": _rows(connection, _DATABASE_PRIVILEGES),
+        "database_privileges": local_cluster.database_grants(
+            # The same query the clones' privileges are copied with, on this session.
+            cast("psycopg.Connection[Any]", connection.connection.driver_connection),
+            connection.scalar(text("SELECT current_database()")),
+        ),
     }
 
 
@@ -305,6 +308,8 @@ def back_up(database_url: str | URL | None, archive: Path) -> BackupReport:
                 connection, (BACKUP_ROLE,), "a dump reads every row through its policies"
             )
             _require_whole_reads(connection)
+            for statement in _LONG_TRANSACTION:
+                connection.execute(text(statement))
             snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
             # pg_dump imports the snapshot while this transaction holds it open.
             dumped = subprocess.run(  # noqa: S603 - our own arguments, no shell
@@ -456,12 +461,15 @@ def _require_roles(server: URL, roles: Sequence[str]) -> None:
 
 
 @contextmanager
-def _schema_create_for(owner: Connection, roles: Sequence[str]) -> Iterator[None]:
+def _schema_create_for(
+    owner: Connection, roles: Sequence[str], *, keep: set[str]
+) -> Iterator[None]:
     """CREATE on schema public for ``roles`` while the block runs.
 
     ``ALTER ... OWNER TO r`` needs r to hold CREATE on the object's schema, as
-    the revision that handed check_feedback_consensus() to sensa_consensus did:
-    granted for the restore only, and revoked even if it fails.
+    the revisions that hand functions to the definer roles do: granted for the
+    restore only, and revoked even if it fails, but for the roles in ``keep``
+    (those holding it in the source, which the archive grants it again).
     """
     lacking = [
         role
@@ -475,22 +483,8 @@ def _schema_create_for(owner: Connection, roles: Sequence[str]) -> Iterator[None
     try:
         yield
     finally:
-        for role in lacking:
+        for role in sorted(set(lacking) - keep):
             owner.execute(text(f"REVOKE CREATE ON SCHEMA public FROM {_quoted(role)}"))
-
-
-def carry_database_privileges(owner: Connection, wanted: Sequence[Sequence[str]]) -> None:
-    """GRANT and REVOKE on the current database until its privileges are ``wanted``."""
-    have = {tuple(row) for row in _rows(owner, _DATABASE_PRIVILEGES)}
-    want = {(grantee, privilege) for grantee, privilege in wanted}
-    database = _quoted(owner.scalar(text("SELECT current_database()")))
-    for verb, preposition, pairs in (
-        ("GRANT", "TO", want - have),
-        ("REVOKE", "FROM", have - want),
-    ):
-        for grantee, privilege in sorted(pairs):
-            who = {"PUBLIC": "PUBLIC", "OWNER": "CURRENT_USER"}.get(grantee, _quoted(grantee))
-            owner.execute(text(f"{verb} {privilege} ON DATABASE {database} {preposition} {who}"))
 
 
 @dataclass
@@ -527,7 +521,11 @@ def restore(
     owners = sorted({name for _, name in manifest["catalog"]["owners"]})
     _require_roles(server, owners)
     dbname = into or f"sensa_restore_{uuid.uuid4().hex[:12]}"
-    local_cluster.create_database(server, template, name=dbname)
+    # CREATE DATABASE ... TEMPLATE and a pg_restore without --create carry no
+    # GRANT ... ON DATABASE: the source's are granted from the manifest.
+    local_cluster.create_database(
+        server, template, name=dbname, privileges=manifest["catalog"]["database_privileges"]
+    )
     target = server.set(database=dbname)
     report = RestoreReport(dbname)
     engine = make_engine(target, poolclass=NullPool, name_connection_failures=True)
@@ -538,7 +536,15 @@ def restore(
             report.skipped = harmless_entries(
                 toc, extensions, archived_rows(archive, "spatial_ref_sys")
             )
-            with _schema_create_for(owner, owners), tempfile.TemporaryDirectory() as scratch:
+            holding_create = {
+                grantee
+                for target, grantee, privilege in manifest["catalog"]["privileges"]
+                if target == "schema public" and privilege == "CREATE"
+            }
+            with (
+                _schema_create_for(owner, owners, keep=holding_create),
+                tempfile.TemporaryDirectory() as scratch,
+            ):
                 listing = Path(scratch) / "restore.list"
                 left_out = {entry.entry for entry in report.skipped}
                 listing.write_text("\n".join(line for line in toc if line not in left_out) + "\n")
@@ -562,7 +568,6 @@ def restore(
                     f"pg_restore into {dbname} failed (the database is kept for inspection;"
                     f" drop it when done): {restored.stderr.strip()}"
                 )
-            carry_database_privileges(owner, manifest["catalog"]["database_privileges"])
         try:
             prove(engine, manifest, script, report)
         except DBAPIError as exc:

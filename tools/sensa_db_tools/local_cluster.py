@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from sqlalchemy import URL
+
+from sensa_db.security import LOGIN_SETTINGS
 
 HOST = "localhost"
 PORT = 5432
@@ -110,11 +112,15 @@ def create_database(
     prefix: str = "sensa_scratch",
     as_template: bool = False,
     name: str | None = None,
+    privileges: Sequence[Sequence[str]] | None = None,
 ) -> str:
     """A new database cloned from ``template``, named ``name`` or ``<prefix>_<random>``.
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
-    template to leave, which a non-superuser owner may not terminate.
+    template to leave, which a non-superuser owner may not terminate. The clone
+    gets the default database privileges, not the template's (TEMPORARY, which
+    the schema's revisions take from PUBLIC), so the template's are copied, or
+    ``privileges`` (as :func:`database_grants` lists them) are granted instead.
     """
     dbname = name or f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -124,7 +130,39 @@ def create_database(
         statement += sql.SQL(" IS_TEMPLATE true")
     with _maintenance(server) as admin:
         admin.execute(statement)
+        granted = database_grants(admin, template) if privileges is None else privileges
+        _grant_database_privileges(admin, dbname, granted)
     return dbname
+
+
+def database_grants(connection: psycopg.Connection[Any], dbname: str) -> list[list[str]]:
+    """The privileges on database ``dbname`` granted to others than its owner, as
+    (grantee or PUBLIC, privilege), sorted; none while it keeps PostgreSQL's defaults."""
+    rows = connection.execute(
+        "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type"
+        " FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) a"
+        " LEFT JOIN pg_roles r ON r.oid = a.grantee"
+        " WHERE d.datname = %s AND a.grantee <> d.datdba",
+        (dbname,),
+    ).fetchall()
+    return sorted([grantee, privilege] for grantee, privilege in rows)
+
+
+def _grant_database_privileges(
+    admin: psycopg.Connection[Any], target: str, granted: Sequence[Sequence[str]]
+) -> None:
+    if not granted:  # the defaults, as a new database has them
+        return
+    database = sql.Identifier(target)
+    admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
+    for grantee, privilege in granted:
+        admin.execute(
+            sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                sql.SQL(privilege),
+                database,
+                sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee),
+            )
+        )
 
 
 def drop_database(server: URL, dbname: str, *, logins: tuple[str, ...] = ()) -> None:
@@ -185,7 +223,8 @@ def ensure_login_members(
     owner: psycopg.Connection[Any], members: Mapping[str, str], password: str
 ) -> None:
     """Create each login of ``members`` (group role -> login) with ``password``,
-    and make it a member of its group role, where missing; committed.
+    make it a member of its group role, where missing, and give it its role's
+    ``LOGIN_SETTINGS`` (timeouts); committed.
 
     Never the owner itself: a standing membership of admin_role would put the
     owner under its USING (true) policies and undo FORCE.
@@ -199,6 +238,12 @@ def ensure_login_members(
                 group_role=sql.Literal(group_role),
             )
         )
+        for setting, value in LOGIN_SETTINGS.get(group_role, {}).items():
+            owner.execute(
+                sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                    sql.Identifier(login), sql.Identifier(setting), sql.Literal(value)
+                )
+            )
         if not owner.autocommit:
             owner.commit()
 
