@@ -37,6 +37,13 @@ BINARIES = Path("/usr/lib/postgresql/15/bin")
 PORTS = range(5441, 5461)
 PUBLICATION = "learner_tables"
 REPLICATOR = "sensa_test_replicator"
+POSTGIS_STATISTICS = """
+    SELECT p.oid::regprocedure FROM pg_proc p
+    JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+    JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'postgis'
+    WHERE p.proname IN ('_postgis_stats', '_postgis_selectivity', '_postgis_join_selectivity',
+                        '_postgis_index_extent', 'st_estimatedextent')
+"""
 # Seconds to wait for a subscription to reach a state; a wait, never a measurement.
 PATIENCE = 120
 
@@ -124,6 +131,11 @@ def world(cluster: Cluster) -> str:
     with cluster.superuser("schema") as admin:
         for extension in ("vector", "postgis", "pg_trgm"):
             admin.execute(f"CREATE EXTENSION {extension}")
+        # As scripts/setup.sh does: the owner holds PostGIS's statistics functions,
+        # as the login that creates the extension on RDS does, for the revision
+        # that takes them from PUBLIC.
+        for (function,) in admin.execute(POSTGIS_STATISTICS).fetchall():
+            admin.execute(f"ALTER FUNCTION {function} OWNER TO {OWNER}")
     upgrade(cluster.owner_url("schema"))
     with cluster.superuser("postgres") as admin:
         admin.execute(f"CREATE DATABASE publisher TEMPLATE schema OWNER {OWNER}")
