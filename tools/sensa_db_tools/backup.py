@@ -455,8 +455,8 @@ def _require_roles(server: URL, roles: Sequence[str]) -> None:
     if missing:
         raise BackupError(
             f"roles {', '.join(missing)} own objects in the archive and do not exist on this"
-            " server: `alembic upgrade head` on a scratch database there creates the group"
-            " roles; the owner login must be created under its source name. Nothing was restored"
+            " server: `alembic upgrade head` on a scratch database there creates them and"
+            " makes the migrating login a member; restore as that login. Nothing was restored"
         )
 
 
