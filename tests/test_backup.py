@@ -265,8 +265,13 @@ def test_the_checksum_ignores_order_and_sees_any_change(
             "ALTER FUNCTION public.check_feedback_consensus() OWNER TO sensa_consensus",
             {"owners", "privileges"},  # the owner's own EXECUTE moves with it
         ),
+        (
+            "GRANT EXECUTE ON FUNCTION public._postgis_stats(regclass,text,text) TO PUBLIC",
+            "REVOKE EXECUTE ON FUNCTION public._postgis_stats(regclass,text,text) FROM PUBLIC",
+            {"privileges"},
+        ),
     ],
-    ids=["learner-policy", "force", "database-privilege", "grant", "owner"],
+    ids=["learner-policy", "force", "database-privilege", "grant", "owner", "extension"],
 )
 def test_control_each_catalog_check_catches_a_difference(
     pg_server: PostgresServer,

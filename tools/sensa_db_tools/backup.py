@@ -138,6 +138,13 @@ _PRIVILEGES = f"""
     SELECT 'schema public', {_GRANTEE}, acl.privilege_type
     FROM pg_namespace n, aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) acl
     WHERE n.nspname = 'public'
+    UNION ALL
+    -- An extension's functions taken from PUBLIC (PostGIS's statistics): restored by
+    -- a REVOKE that only warns when the restoring login does not own them.
+    SELECT 'extension function ' || p.oid::regprocedure::text, 'PUBLIC', 'no EXECUTE'
+    FROM pg_proc p
+    WHERE p.pronamespace = 'public'::regnamespace AND NOT ({_OWN_FUNCTION})
+        AND NOT has_function_privilege('public', p.oid, 'EXECUTE')
 """
 # Each sequence that numbers a column, with that column.
 _OWNED_SEQUENCES = f"""
