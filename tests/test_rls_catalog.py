@@ -4,9 +4,11 @@ every grant, the roles' attributes, and the shape of every policy and function."
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from sensa_db.models import metadata
 from sensa_db.security import (
@@ -70,12 +72,23 @@ def test_grants_on_our_tables_are_exactly_the_declared_ones(connection: Connecti
             """
         )
     )
+    assert by_role(rows) == as_sets(GRANTS)
+
+
+def by_role(rows: Iterable[Row[Any]]) -> dict[str, dict[str, set[str]]]:
+    """(relation, grantee, privilege) rows as grantee -> relation -> privileges."""
     actual: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for table, grantee, privilege in rows:
-        actual[grantee][table].add(privilege)
-    assert {role: dict(tables) for role, tables in actual.items()} == {
-        role: {table: set(privileges) for table, privileges in tables.items()}
-        for role, tables in GRANTS.items()
+    for relation, grantee, privilege in rows:
+        actual[grantee][relation].add(privilege)
+    return {role: dict(relations) for role, relations in actual.items()}
+
+
+def as_sets(
+    declared: Mapping[str, Mapping[str, frozenset[str]]],
+) -> dict[str, dict[str, set[str]]]:
+    return {
+        role: {relation: set(privileges) for relation, privileges in relations.items()}
+        for role, relations in declared.items()
     }
 
 
@@ -90,13 +103,7 @@ def test_grants_on_our_sequences_are_exactly_the_declared_ones(connection: Conne
             """
         )
     )
-    actual: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for sequence, grantee, privilege in rows:
-        actual[grantee][sequence].add(privilege)
-    assert {role: dict(sequences) for role, sequences in actual.items()} == {
-        role: {sequence: set(privileges) for sequence, privileges in sequences.items()}
-        for role, sequences in SEQUENCE_GRANTS.items()
-    }
+    assert by_role(rows) == as_sets(SEQUENCE_GRANTS)
 
 
 def test_the_backup_role_reads_every_table_and_sequence_and_nothing_more() -> None:

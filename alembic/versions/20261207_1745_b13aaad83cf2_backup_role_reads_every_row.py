@@ -28,8 +28,6 @@ Create Date: 2026-12-07 17:45:00.000000+00:00
 
 from collections.abc import Sequence
 
-import pgvector.sqlalchemy
-import sqlalchemy as sa
 from alembic import op
 from alembic_utils.pg_policy import PGPolicy
 
@@ -103,6 +101,16 @@ TABLES = ", ".join(
 SEQUENCES = "public.audit_log_audit_id_seq, public.migrations_log_migration_id_seq"
 
 
+def backup_policy(table: str) -> PGPolicy:
+    """The backup role reads every row of ``table``: one SELECT policy, USING (true)."""
+    return PGPolicy(
+        schema="public",
+        signature=f"backup_{table}_read",
+        on_entity=f"public.{table}",
+        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
+    )
+
+
 def upgrade() -> None:
     op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
@@ -112,202 +120,16 @@ def upgrade() -> None:
     op.execute(f"GRANT SELECT ON {TABLES} TO sensa_backup")
     op.execute(f"GRANT SELECT ON SEQUENCE {SEQUENCES} TO sensa_backup")
 
-    public_users_backup_users_read = PGPolicy(
-        schema="public",
-        signature="backup_users_read",
-        on_entity="public.users",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_users_backup_users_read)
-
-    public_user_profiles_backup_user_profiles_read = PGPolicy(
-        schema="public",
-        signature="backup_user_profiles_read",
-        on_entity="public.user_profiles",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_user_profiles_backup_user_profiles_read)
-
-    public_courses_backup_courses_read = PGPolicy(
-        schema="public",
-        signature="backup_courses_read",
-        on_entity="public.courses",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_courses_backup_courses_read)
-
-    public_course_documents_backup_course_documents_read = PGPolicy(
-        schema="public",
-        signature="backup_course_documents_read",
-        on_entity="public.course_documents",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_course_documents_backup_course_documents_read)
-
-    public_processed_documents_backup_processed_documents_read = PGPolicy(
-        schema="public",
-        signature="backup_processed_documents_read",
-        on_entity="public.processed_documents",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_processed_documents_backup_processed_documents_read)
-
-    public_chapters_backup_chapters_read = PGPolicy(
-        schema="public",
-        signature="backup_chapters_read",
-        on_entity="public.chapters",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_chapters_backup_chapters_read)
-
-    public_keywords_backup_keywords_read = PGPolicy(
-        schema="public",
-        signature="backup_keywords_read",
-        on_entity="public.keywords",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_keywords_backup_keywords_read)
-
-    public_relationships_backup_relationships_read = PGPolicy(
-        schema="public",
-        signature="backup_relationships_read",
-        on_entity="public.relationships",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_relationships_backup_relationships_read)
-
-    public_chapter_complexity_backup_chapter_complexity_read = PGPolicy(
-        schema="public",
-        signature="backup_chapter_complexity_read",
-        on_entity="public.chapter_complexity",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_chapter_complexity_backup_chapter_complexity_read)
-
-    public_user_annotations_backup_user_annotations_read = PGPolicy(
-        schema="public",
-        signature="backup_user_annotations_read",
-        on_entity="public.user_annotations",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_user_annotations_backup_user_annotations_read)
-
-    public_user_progress_backup_user_progress_read = PGPolicy(
-        schema="public",
-        signature="backup_user_progress_read",
-        on_entity="public.user_progress",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_user_progress_backup_user_progress_read)
-
-    public_analogy_feedback_backup_analogy_feedback_read = PGPolicy(
-        schema="public",
-        signature="backup_analogy_feedback_read",
-        on_entity="public.analogy_feedback",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.create_entity(public_analogy_feedback_backup_analogy_feedback_read)
+    for table in LOCK_TABLES:
+        op.create_entity(backup_policy(table))
 
 
 def downgrade() -> None:
     op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
     op.execute(f"SET LOCAL ROLE {SCHEMA_OWNER}")
-    public_analogy_feedback_backup_analogy_feedback_read = PGPolicy(
-        schema="public",
-        signature="backup_analogy_feedback_read",
-        on_entity="public.analogy_feedback",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_analogy_feedback_backup_analogy_feedback_read)
-
-    public_user_progress_backup_user_progress_read = PGPolicy(
-        schema="public",
-        signature="backup_user_progress_read",
-        on_entity="public.user_progress",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_user_progress_backup_user_progress_read)
-
-    public_user_annotations_backup_user_annotations_read = PGPolicy(
-        schema="public",
-        signature="backup_user_annotations_read",
-        on_entity="public.user_annotations",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_user_annotations_backup_user_annotations_read)
-
-    public_chapter_complexity_backup_chapter_complexity_read = PGPolicy(
-        schema="public",
-        signature="backup_chapter_complexity_read",
-        on_entity="public.chapter_complexity",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_chapter_complexity_backup_chapter_complexity_read)
-
-    public_relationships_backup_relationships_read = PGPolicy(
-        schema="public",
-        signature="backup_relationships_read",
-        on_entity="public.relationships",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_relationships_backup_relationships_read)
-
-    public_keywords_backup_keywords_read = PGPolicy(
-        schema="public",
-        signature="backup_keywords_read",
-        on_entity="public.keywords",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_keywords_backup_keywords_read)
-
-    public_chapters_backup_chapters_read = PGPolicy(
-        schema="public",
-        signature="backup_chapters_read",
-        on_entity="public.chapters",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_chapters_backup_chapters_read)
-
-    public_processed_documents_backup_processed_documents_read = PGPolicy(
-        schema="public",
-        signature="backup_processed_documents_read",
-        on_entity="public.processed_documents",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_processed_documents_backup_processed_documents_read)
-
-    public_course_documents_backup_course_documents_read = PGPolicy(
-        schema="public",
-        signature="backup_course_documents_read",
-        on_entity="public.course_documents",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_course_documents_backup_course_documents_read)
-
-    public_courses_backup_courses_read = PGPolicy(
-        schema="public",
-        signature="backup_courses_read",
-        on_entity="public.courses",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_courses_backup_courses_read)
-
-    public_user_profiles_backup_user_profiles_read = PGPolicy(
-        schema="public",
-        signature="backup_user_profiles_read",
-        on_entity="public.user_profiles",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_user_profiles_backup_user_profiles_read)
-
-    public_users_backup_users_read = PGPolicy(
-        schema="public",
-        signature="backup_users_read",
-        on_entity="public.users",
-        definition="AS PERMISSIVE FOR SELECT TO sensa_backup\n    USING (true)",
-    )
-    op.drop_entity(public_users_backup_users_read)
+    for table in reversed(LOCK_TABLES):
+        op.drop_entity(backup_policy(table))
 
     op.execute(f"REVOKE SELECT ON SEQUENCE {SEQUENCES} FROM sensa_backup")
     op.execute(f"REVOKE SELECT ON {TABLES} FROM sensa_backup")

@@ -291,11 +291,16 @@ def libpq_environment(url: URL) -> dict[str, str]:
     return environment
 
 
-def _client(program: str) -> str:
+def _client(
+    program: str, *arguments: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL client program, its output captured; the caller reads its status."""
     found = shutil.which(program)
     if found is None:
         raise BackupError(f"{program} is not on PATH: install postgresql-client-15 (or later)")
-    return found
+    return subprocess.run(  # noqa: S603 - our own arguments, no shell
+        [found, *arguments], env=env, capture_output=True, text=True, check=False
+    )
 
 
 @dataclass(frozen=True)
@@ -319,19 +324,14 @@ def back_up(database_url: str | URL | None, archive: Path) -> BackupReport:
                 connection.execute(text(statement))
             snapshot = connection.scalar(text("SELECT pg_export_snapshot()"))
             # pg_dump imports the snapshot while this transaction holds it open.
-            dumped = subprocess.run(  # noqa: S603 - our own arguments, no shell
-                [
-                    _client("pg_dump"),
-                    "--format=custom",
-                    "--enable-row-security",
-                    f"--snapshot={snapshot}",
-                    "--no-password",
-                    f"--file={archive}",
-                ],
+            dumped = _client(
+                "pg_dump",
+                "--format=custom",
+                "--enable-row-security",
+                f"--snapshot={snapshot}",
+                "--no-password",
+                f"--file={archive}",
                 env=libpq_environment(resolved),
-                capture_output=True,
-                text=True,
-                check=False,
             )
             if dumped.returncode != 0:
                 raise BackupError(f"pg_dump failed: {dumped.stderr.strip()}")
@@ -379,12 +379,7 @@ class SkippedEntry:
 
 
 def _toc(archive: Path) -> list[str]:
-    listed = subprocess.run(  # noqa: S603 - our own arguments, no shell
-        [_client("pg_restore"), "--list", str(archive)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    listed = _client("pg_restore", "--list", str(archive))
     if listed.returncode != 0:
         raise BackupError(f"{archive} is not a pg_dump archive: {listed.stderr.strip()}")
     return listed.stdout.splitlines()
@@ -392,19 +387,11 @@ def _toc(archive: Path) -> list[str]:
 
 def archived_rows(archive: Path, table: str) -> int:
     """How many rows of ``public.table`` the archive holds."""
-    listed = subprocess.run(  # noqa: S603 - our own arguments, no shell
-        [
-            _client("pg_restore"),
-            "--data-only",
-            "--schema=public",
-            f"--table={table}",
-            "--file=-",
-            str(archive),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    listed = _client(
+        "pg_restore", "--data-only", "--schema=public", f"--table={table}", "--file=-", str(archive)
     )
+    if listed.returncode != 0:
+        raise BackupError(f"cannot read {table} in {archive}: {listed.stderr.strip()}")
     lines = listed.stdout.splitlines()
     starts = [i for i, line in enumerate(lines) if line.startswith(f"COPY public.{table} ")]
     return sum(lines.index("\\.", start) - start - 1 for start in starts)
@@ -555,20 +542,15 @@ def restore(
                 listing = Path(scratch) / "restore.list"
                 left_out = {entry.entry for entry in report.skipped}
                 listing.write_text("\n".join(line for line in toc if line not in left_out) + "\n")
-                restored = subprocess.run(  # noqa: S603 - our own arguments, no shell
-                    [
-                        _client("pg_restore"),
-                        "--exit-on-error",
-                        "--no-password",
-                        f"--jobs={jobs}",
-                        f"--use-list={listing}",
-                        f"--dbname={dbname}",
-                        str(archive),
-                    ],
+                restored = _client(
+                    "pg_restore",
+                    "--exit-on-error",
+                    "--no-password",
+                    f"--jobs={jobs}",
+                    f"--use-list={listing}",
+                    f"--dbname={dbname}",
+                    str(archive),
                     env=libpq_environment(target),
-                    capture_output=True,
-                    text=True,
-                    check=False,
                 )
             if restored.returncode != 0:
                 raise BackupError(
