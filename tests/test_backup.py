@@ -1,7 +1,8 @@
 """A logical backup as RDS allows it: dumped as a member of sensa_backup (a test login,
 not a superuser), restored into a new database as the owner, and proved table by table
 against the manifest; each check fails on its control. One learner's export holds
-nothing of another learner with the same PDF."""
+nothing of another learner with the same PDF. The restores are slow tests,
+outside the fast loop."""
 
 from __future__ import annotations
 
@@ -119,6 +120,7 @@ def test_the_backup_login_is_a_plain_member_of_the_backup_role(
     assert tuple(attributes) == (False, False, True)
 
 
+@pytest.mark.slow
 def test_a_dump_as_the_backup_role_restores_every_row_of_every_table(
     pg_server: PostgresServer, source: str, manifest: dict[str, Any], restored: RestoreReport
 ) -> None:
@@ -145,6 +147,7 @@ def test_a_dump_as_the_backup_role_restores_every_row_of_every_table(
     }
 
 
+@pytest.mark.slow
 def test_the_restore_names_what_it_leaves_out_as_harmless(restored: RestoreReport) -> None:
     assert sorted(entry.description for entry in restored.skipped) == [
         "COMMENT - EXTENSION pg_trgm",
@@ -157,6 +160,7 @@ def test_the_restore_names_what_it_leaves_out_as_harmless(restored: RestoreRepor
     ]
 
 
+@pytest.mark.slow
 def test_the_restore_carries_database_level_privileges(
     pg_server: PostgresServer, source: str, restored: RestoreReport
 ) -> None:
@@ -174,6 +178,7 @@ def test_the_restore_carries_database_level_privileges(
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_control_a_dump_missing_one_tables_rows_fails_the_comparison(
     pg_server: PostgresServer,
     source: str,
@@ -237,6 +242,7 @@ def test_the_checksum_ignores_order_and_sees_any_change(
     engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("tamper", "undo", "caught_by"),
     [
@@ -304,6 +310,7 @@ def test_control_each_catalog_check_catches_a_difference(
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_control_any_other_restore_error_fails_loudly(
     pg_server: PostgresServer,
     head_template: str,

@@ -60,9 +60,10 @@ def _unavailable_reason() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(
-    _unavailable_reason() is not None, reason=_unavailable_reason() or ""
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(_unavailable_reason() is not None, reason=_unavailable_reason() or ""),
+]
 
 
 def _as_postgres(*command: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -113,13 +114,17 @@ def create_database(
     as_template: bool = False,
     name: str | None = None,
     privileges: Sequence[Sequence[str]] | None = None,
+    wait_seconds: float = 60,
 ) -> str:
     """A new database cloned from ``template``, named ``name`` or ``<prefix>_<random>``.
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
-    template to leave, which a non-superuser owner may not terminate. The clone
-    gets the default database privileges, not the template's (TEMPORARY, which
-    the schema's revisions take from PUBLIC), so the template's are copied, or
+    template to leave, which a non-superuser owner may not terminate. While
+    another session is connected to the template (another test run checking on
+    it, a psql), PostgreSQL refuses the clone after 5 s; it is tried again until
+    ``wait_seconds`` have passed, never by ending that session. The clone gets
+    the default database privileges, not the template's (TEMPORARY, which the
+    schema's revisions take from PUBLIC), so the template's are copied, or
     ``privileges`` (as :func:`database_grants` lists them) are granted instead.
     """
     dbname = name or f"{prefix}_{uuid.uuid4().hex[:12]}"
@@ -128,8 +133,16 @@ def create_database(
     )
     if as_template:
         statement += sql.SQL(" IS_TEMPLATE true")
+    deadline = time.monotonic() + wait_seconds
     with _maintenance(server) as admin:
-        admin.execute(statement)
+        while True:
+            try:
+                admin.execute(statement)
+                break
+            except psycopg.errors.ObjectInUse:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
         granted = database_grants(admin, template) if privileges is None else privileges
         _grant_database_privileges(admin, dbname, granted)
     return dbname
