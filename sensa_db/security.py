@@ -19,9 +19,15 @@ from collections.abc import Mapping
 ADMIN_ROLE = "admin_role"
 APP_ROLE = "sensa_app"
 WORKER_ROLE = "sensa_worker"
+# Reads every row of every table and writes nothing: what a logical dump
+# (pg_dump --enable-row-security), a restore drill's comparison, a learner's
+# export and a CDC consumer's snapshot need. Its policies are USING (true) FOR
+# SELECT, so the migrating login is never a standing member: membership would
+# open every row to it.
+BACKUP_ROLE = "sensa_backup"
 # The roles a login is made a member of: what an attacker holding a login's
 # connection holds (docs/SECURITY.md, "Threat model").
-LOGIN_ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE)
+LOGIN_ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE, BACKUP_ROLE)
 
 # Each SECURITY DEFINER function runs as a NOLOGIN role of its own holding only
 # what that function reads and writes, never as a role that can create roles or
@@ -104,6 +110,13 @@ LOGIN_SETTINGS: Mapping[str, Mapping[str, str]] = {
         "lock_timeout": "5s",
         "idle_in_transaction_session_timeout": "10min",
     },
+    # pg_dump lifts all three in its own session, and `sensa-db backup` in the one
+    # transaction that reads every table; they bound anything else done as the login.
+    BACKUP_ROLE: {
+        "statement_timeout": "1h",
+        "lock_timeout": "5s",
+        "idle_in_transaction_session_timeout": "10min",
+    },
 }
 
 # The transaction-local setting that names the learner a transaction acts for.
@@ -144,7 +157,8 @@ TABLES_WITHOUT_RLS: Mapping[str, str] = {
         " granted to no application role (admin_role may read it)"
     ),
     "alembic_version": (
-        "Alembic's bookkeeping; read only by sensa_revision_reader, inside schema_revision()"
+        "Alembic's bookkeeping; read only by sensa_revision_reader, inside"
+        " schema_revision(), and by the backup role"
     ),
     "audit_log": (
         "written only by the SECURITY DEFINER audit trigger and append-only; no"
@@ -230,6 +244,16 @@ GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
         "alembic_version": frozenset({"SELECT"}),
         "migrations_log": _columns("SELECT", "migration_id", "revision", "direction"),
     },
+    # Every table, bookkeeping included: a dump that leaves one out cannot be restored whole.
+    BACKUP_ROLE: dict.fromkeys((*RLS_TABLES, *TABLES_WITHOUT_RLS), frozenset({"SELECT"})),
+}
+
+# A dump restores the sequences' positions, so the backup role reads them too.
+# Nothing else is granted on our sequences.
+SEQUENCE_GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
+    BACKUP_ROLE: dict.fromkeys(
+        ("audit_log_audit_id_seq", "migrations_log_migration_id_seq"), frozenset({"SELECT"})
+    ),
 }
 
 # Functions that not every login may call (EXECUTE is revoked from PUBLIC), and

@@ -76,6 +76,9 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "search and vectors": ("functions/search.sql", "functions/vectors.sql"),
     "audit log and timestamps (every table)": ("triggers/audit.sql", "triggers/timestamps.sql"),
     "schema history (the revision the database is at)": ("functions/schema_history.sql",),
+    "logical backups and a learner's export (the backup role reads every row)": (
+        "policies/backup.sql",
+    ),
 }
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from sensa_db.models import metadata
-from sensa_db.security import ADMIN_ROLE, APP_ROLE, RLS_TABLES, WORKER_ROLE
+from sensa_db.security import ADMIN_ROLE, APP_ROLE, BACKUP_ROLE, RLS_TABLES, WORKER_ROLE
 from sensa_db_tools.local_cluster import ensure_login_members
 from tests.factories import LearnerGraph, make_learner_graph
 from tests.postgres import EXTENSIONS_TEMPLATE, PostgresServer
@@ -38,6 +38,7 @@ TEST_LOGINS = {
     APP_ROLE: "sensa_test_app",
     WORKER_ROLE: "sensa_test_worker",
     ADMIN_ROLE: "sensa_test_admin",
+    BACKUP_ROLE: "sensa_test_backup",
 }
 
 INSUFFICIENT_PRIVILEGE = "42501"

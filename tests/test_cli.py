@@ -16,7 +16,17 @@ from sensa_db_tools import cli
 from sensa_db_tools.schema_docs import render_schema_docs
 from tests.postgres import REPO_ROOT
 
-COMMANDS = ["up", "verify", "lint-migrations", "docs", "lock-budget", "kill-sweep"]
+COMMANDS = [
+    "up",
+    "verify",
+    "lint-migrations",
+    "docs",
+    "backup",
+    "restore",
+    "export-learner",
+    "lock-budget",
+    "kill-sweep",
+]
 
 
 def test_the_console_script_lists_every_command() -> None:
@@ -66,6 +76,9 @@ def test_every_command_that_connects_spells_the_url_option_database_url() -> Non
     assert {name for name, found in options.items() if found} == {
         "verify",
         "seed",
+        "backup",
+        "restore",
+        "export-learner",
         "benchmark",
         "lock-budget",
         "kill-sweep",

@@ -4,13 +4,16 @@ every grant, the roles' attributes, and the shape of every policy and function."
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, text
 
 from sensa_db.models import metadata
 from sensa_db.security import (
     APP_ROLE,
+    BACKUP_ROLE,
     CONTEXT_SETTING,
     GRANTS,
     LOGIN_ROLES,
@@ -18,6 +21,7 @@ from sensa_db.security import (
     RLS_TABLES,
     ROLES,
     SCHEMA_OWNER_ROLE,
+    SEQUENCE_GRANTS,
     TABLES_WITHOUT_RLS,
     WORKER_ROLE,
 )
@@ -68,13 +72,67 @@ def test_grants_on_our_tables_are_exactly_the_declared_ones(connection: Connecti
             """
         )
     )
+    assert by_role(rows) == as_sets(GRANTS)
+
+
+def by_role(rows: Iterable[Row[Any]]) -> dict[str, dict[str, set[str]]]:
+    """(relation, grantee, privilege) rows as grantee -> relation -> privileges."""
     actual: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for table, grantee, privilege in rows:
-        actual[grantee][table].add(privilege)
-    assert {role: dict(tables) for role, tables in actual.items()} == {
-        role: {table: set(privileges) for table, privileges in tables.items()}
-        for role, tables in GRANTS.items()
+    for relation, grantee, privilege in rows:
+        actual[grantee][relation].add(privilege)
+    return {role: dict(relations) for role, relations in actual.items()}
+
+
+def as_sets(
+    declared: Mapping[str, Mapping[str, frozenset[str]]],
+) -> dict[str, dict[str, set[str]]]:
+    return {
+        role: {relation: set(privileges) for relation, privileges in relations.items()}
+        for role, relations in declared.items()
     }
+
+
+def test_grants_on_our_sequences_are_exactly_the_declared_ones(connection: Connection) -> None:
+    rows = connection.execute(
+        text(
+            """
+            SELECT c.relname, coalesce(r.rolname, 'PUBLIC'), acl.privilege_type
+            FROM pg_class c, aclexplode(c.relacl) acl LEFT JOIN pg_roles r ON r.oid = acl.grantee
+            WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
+                AND acl.grantee <> c.relowner
+            """
+        )
+    )
+    assert by_role(rows) == as_sets(SEQUENCE_GRANTS)
+
+
+def test_the_backup_role_reads_every_table_and_sequence_and_nothing_more() -> None:
+    """A dump needs every table; anything beyond SELECT would let a backup login write."""
+    sequences = {
+        f"{table}_{column}_seq"
+        for table, column in (("audit_log", "audit_id"), ("migrations_log", "migration_id"))
+    }
+    assert GRANTS[BACKUP_ROLE] == dict.fromkeys(
+        RLS_TABLES.keys() | TABLES_WITHOUT_RLS.keys(), frozenset({"SELECT"})
+    )
+    assert SEQUENCE_GRANTS[BACKUP_ROLE] == dict.fromkeys(sequences, frozenset({"SELECT"}))
+
+
+@pytest.mark.parametrize("table", sorted(RLS_TABLES))
+def test_the_backup_role_reads_each_learner_table_through_one_select_policy(
+    connection: Connection, table: str
+) -> None:
+    policies = [
+        (p["cmd"], p["permissive"], p["qual"], p["with_check"])
+        for p in _policies(connection)
+        if p["tablename"] == table and BACKUP_ROLE in p["roles"]  # type: ignore[operator]
+    ]
+    assert policies == [("SELECT", "PERMISSIVE", "true", None)]
+
+
+def test_no_backup_policy_lies_outside_the_learner_tables(connection: Connection) -> None:
+    tables = {p["tablename"] for p in _policies(connection) if BACKUP_ROLE in p["roles"]}  # type: ignore[operator]
+    assert tables == RLS_TABLES.keys()
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,5 +1,6 @@
 """admin_role sees every learner's rows; sensa_worker writes processing results for any
-course and reaches nothing personal. Connected through each role's test login."""
+course and reaches nothing personal; sensa_backup reads every row of every table and
+changes nothing. Connected through each role's test login."""
 
 from __future__ import annotations
 
@@ -7,12 +8,20 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, Engine, text, update
+from sqlalchemy import Connection, Engine, create_engine, text, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
 
 from sensa_db.models import metadata
-from sensa_db.security import GRANTS, RLS_TABLES, WORKER_ROLE
-from tests.rls import SeededLearner, denied_by_grant, sqlstate, visible
+from sensa_db.security import BACKUP_ROLE, GRANTS, RLS_TABLES, TABLES_WITHOUT_RLS, WORKER_ROLE
+from tests.rls import (
+    INSUFFICIENT_PRIVILEGE,
+    SeededLearner,
+    as_login,
+    denied_by_grant,
+    sqlstate,
+    visible,
+)
 
 # The learner tables the worker reaches; its own tables (pipeline_results, document_claims)
 # hold no learner's rows and are tested with the worker's protocol (test_pipeline_worker.py).
@@ -106,3 +115,56 @@ def test_worker_cannot_act_for_a_learner(worker_connection: Connection) -> None:
         )
     assert sqlstate(caught.value) == "42501"
     assert "permission denied for function set_current_user_id" in str(caught.value)
+
+
+@pytest.fixture
+def backup_connection(shared_database: str, test_logins: None) -> Iterator[Connection]:
+    engine = create_engine(as_login(shared_database, BACKUP_ROLE), poolclass=NullPool)
+    yield from _rolled_back(engine)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("table", sorted(RLS_TABLES))
+def test_backup_reads_every_learners_rows_without_a_context(
+    backup_connection: Connection, learners: tuple[SeededLearner, SeededLearner], table: str
+) -> None:
+    first, second = learners
+    assert visible(backup_connection, table) == first.rows(table) | second.rows(table)
+
+
+@pytest.mark.parametrize("table", sorted(RLS_TABLES.keys() | TABLES_WITHOUT_RLS.keys()))
+def test_backup_writes_no_table(backup_connection: Connection, table: str) -> None:
+    column = backup_connection.scalar(
+        text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:table AS regclass)"
+            " AND attnum > 0 AND attidentity = '' AND NOT attisdropped ORDER BY attnum LIMIT 1"
+        ),
+        {"table": table},
+    )
+    for statement in (
+        f"INSERT INTO {table} DEFAULT VALUES",
+        f"UPDATE {table} SET {column} = {column}",
+        f"DELETE FROM {table}",
+        f"TRUNCATE {table}",
+    ):
+        with denied_by_grant(table), backup_connection.begin_nested():
+            backup_connection.execute(text(statement))
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("CREATE TABLE public.backup_probe (id int)", "permission denied for schema public"),
+        ("ALTER TABLE public.users ADD COLUMN probe int", "must be owner of table users"),
+        ("ALTER TABLE public.users NO FORCE ROW LEVEL SECURITY", "must be owner of table users"),
+        ("DROP POLICY backup_users_read ON public.users", "must be owner of relation users"),
+        ("SELECT public.set_current_user_id(gen_random_uuid())", "permission denied for function"),
+    ],
+)
+def test_backup_changes_no_schema_and_acts_for_no_learner(
+    backup_connection: Connection, statement: str, message: str
+) -> None:
+    with pytest.raises(DBAPIError) as caught:
+        backup_connection.execute(text(statement))
+    assert sqlstate(caught.value) == INSUFFICIENT_PRIVILEGE
+    assert message in str(caught.value.orig)

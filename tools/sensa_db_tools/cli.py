@@ -9,9 +9,11 @@ chore is a function ``add_<name>(subparsers)`` registering its parser with a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -689,12 +691,157 @@ def add_kill_sweep(subparsers: SubParsers) -> None:
     parser.set_defaults(handler=_kill_sweep)
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from sensa_db_tools.backup import BackupError, back_up
+
+    try:
+        report = back_up(args.database_url, Path(args.output))
+    except BackupError as exc:
+        raise UsageError(str(exc)) from None
+    rows = sum(entry["rows"] for entry in report.tables.values())
+    print(
+        f"ok: {report.archive} ({len(report.tables)} tables, {rows} rows);"
+        f" manifest {report.manifest}"
+    )
+    return 0
+
+
+def add_backup(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "backup",
+        help="a logical dump as a member of sensa_backup, with a manifest to prove a restore",
+        description=(
+            "Connects as a member of sensa_backup (never the owner: row-level security is"
+            " FORCEd on it) and runs pg_dump --enable-row-security --format=custom on one"
+            " exported snapshot, from which it also writes OUTPUT.manifest.json: every"
+            " table's row count and order-independent checksum, the row-level-security"
+            " flags, policies, owners and privileges, and the revision. Needs pg_dump 15 or"
+            " later on PATH."
+        ),
+    )
+    parser.add_argument("output", metavar="OUTPUT", help="the archive to write, e.g. sensa.dump")
+    _add_url_option(parser)
+    parser.set_defaults(handler=_backup)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from sensa_db_tools.backup import BackupError, manifest_path, read_manifest, restore
+
+    archive = Path(args.archive)
+    script = ScriptDirectory.from_config(alembic_config(args.config))
+    try:
+        manifest = read_manifest(Path(args.manifest) if args.manifest else manifest_path(archive))
+        report = restore(
+            archive,
+            manifest,
+            resolve_database_url(args.database_url),
+            script,
+            template=args.template,
+            into=args.into,
+            jobs=args.jobs,
+        )
+    except BackupError as exc:
+        print(f"sensa-db restore: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored into {report.database}")
+    for skipped in report.skipped:
+        print(f"left out (harmless): {skipped.description}: {skipped.reason}")
+    for name, ok, detail in report.checks:
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}", file=sys.stdout if ok else sys.stderr)
+    if not report.ok:
+        print(
+            f"sensa-db restore: {report.database} differs from the backup's source (kept for"
+            " inspection; drop it when done)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def add_restore(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "restore",
+        help="restore a backup into a new database and prove it against the manifest",
+        description=(
+            "As the owner: creates a new database from the extensions template, restores the"
+            " archive with pg_restore --exit-on-error (leaving out, and naming, the entries"
+            " that fail harmlessly there: the template's extensions, their comments,"
+            " PostGIS's spatial_ref_sys rows), carries the database-level privileges, then"
+            " proves the restore: every table's row count and checksum equal the manifest's,"
+            " `sensa-db verify` passes, row-level-security flags, policies, owners and"
+            " privileges equal the source's (and, at the code's head, what sensa_db declares),"
+            " sequences are past their columns' values, and a learner session sees exactly"
+            " its learner's rows. Exits 1, keeping the database, on any error or difference."
+        ),
+    )
+    parser.add_argument("archive", metavar="ARCHIVE", help="an archive `sensa-db backup` wrote")
+    parser.add_argument(
+        "--manifest", metavar="PATH", help="the backup's manifest (default: ARCHIVE.manifest.json)"
+    )
+    parser.add_argument(
+        "--into", metavar="NAME", help="the new database's name (default: sensa_restore_<random>)"
+    )
+    parser.add_argument(
+        "--template",
+        default=local_cluster.EXTENSIONS_TEMPLATE,
+        help="the database to clone, holding the extensions (default: sensa_template)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="pg_restore's parallel jobs (default: 1)"
+    )
+    _add_url_option(parser)
+    _add_config_option(parser)
+    parser.set_defaults(handler=_restore)
+
+
+def _export_learner(args: argparse.Namespace) -> int:
+    from sensa_db_tools.backup import BackupError, export_learner
+
+    try:
+        user_id = uuid.UUID(args.user_id)
+    except ValueError:
+        raise UsageError(f"{args.user_id!r} is not a user_id (a UUID)") from None
+    try:
+        exported = export_learner(args.database_url, user_id)
+    except BackupError as exc:
+        raise UsageError(str(exc)) from None
+    rendered = json.dumps(exported, indent=2, sort_keys=True) + "\n"
+    if args.output:
+        Path(args.output).write_text(rendered)
+        rows = sum(len(rows) for rows in exported["tables"].values())
+        print(f"ok: {rows} rows of learner {user_id} in {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(rendered)
+    return 0
+
+
+def add_export_learner(subparsers: SubParsers) -> None:
+    parser = subparsers.add_parser(
+        "export-learner",
+        help="one learner's rows of the twelve learner tables, as JSON (the right of access)",
+        description=(
+            "As a member of sensa_backup or admin_role, in one snapshot: every row whose"
+            " user_id is USER_ID in users, user_profiles, courses, course_documents,"
+            " processed_documents, chapters, keywords, relationships, chapter_complexity,"
+            " user_annotations, user_progress and analogy_feedback, as JSON objects by table."
+            " Refuses any other role (its policies would hide the rows) and an unknown learner."
+        ),
+    )
+    parser.add_argument("user_id", metavar="USER_ID", help="the learner's users.user_id")
+    parser.add_argument("--output", metavar="PATH", help="write the JSON here (default: stdout)")
+    _add_url_option(parser)
+    parser.set_defaults(handler=_export_learner)
+
+
 SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     add_up,
     add_verify,
     add_lint_migrations,
     add_docs,
     add_seed,
+    add_backup,
+    add_restore,
+    add_export_learner,
     add_benchmark,
     add_lock_budget,
     add_kill_sweep,

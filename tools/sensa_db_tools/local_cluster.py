@@ -16,7 +16,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -112,9 +112,11 @@ def create_database(
     *,
     prefix: str = "sensa_scratch",
     as_template: bool = False,
+    name: str | None = None,
+    privileges: Sequence[Sequence[str]] | None = None,
     wait_seconds: float = 60,
 ) -> str:
-    """A new database cloned from ``template``, named ``<prefix>_<random>``.
+    """A new database cloned from ``template``, named ``name`` or ``<prefix>_<random>``.
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
     template to leave, which a non-superuser owner may not terminate. While
@@ -122,9 +124,10 @@ def create_database(
     it, a psql), PostgreSQL refuses the clone after 5 s; it is tried again until
     ``wait_seconds`` have passed, never by ending that session. The clone gets
     the default database privileges, not the template's (TEMPORARY, which the
-    schema's revisions take from PUBLIC), so the template's are copied.
+    schema's revisions take from PUBLIC), so the template's are copied, or
+    ``privileges`` (as :func:`database_grants` lists them) are granted instead.
     """
-    dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    dbname = name or f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
         sql.Identifier(dbname), sql.Identifier(template)
     )
@@ -140,19 +143,28 @@ def create_database(
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(1)
-        _copy_database_privileges(admin, template, dbname)
+        granted = database_grants(admin, template) if privileges is None else privileges
+        _grant_database_privileges(admin, dbname, granted)
     return dbname
 
 
-def _copy_database_privileges(admin: psycopg.Connection[Any], source: str, target: str) -> None:
-    granted = admin.execute(
+def database_grants(connection: psycopg.Connection[Any], dbname: str) -> list[list[str]]:
+    """The privileges on database ``dbname`` granted to others than its owner, as
+    (grantee or PUBLIC, privilege), sorted; none while it keeps PostgreSQL's defaults."""
+    rows = connection.execute(
         "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type"
         " FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) a"
         " LEFT JOIN pg_roles r ON r.oid = a.grantee"
         " WHERE d.datname = %s AND a.grantee <> d.datdba",
-        (source,),
+        (dbname,),
     ).fetchall()
-    if not granted:  # the template keeps PostgreSQL's defaults, as the clone does
+    return sorted([grantee, privilege] for grantee, privilege in rows)
+
+
+def _grant_database_privileges(
+    admin: psycopg.Connection[Any], target: str, granted: Sequence[Sequence[str]]
+) -> None:
+    if not granted:  # the defaults, as a new database has them
         return
     database = sql.Identifier(target)
     admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))

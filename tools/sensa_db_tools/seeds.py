@@ -291,7 +291,7 @@ def seed(
     reason = production_reason(connection.engine.url, environ)
     if reason is not None:
         raise ProductionGuardError(f"not seeding: {reason}")
-    with _acting_as(connection, ADMIN_ROLE):
+    with acting_as(connection, ADMIN_ROLE):
         real_users = connection.scalar(
             select(func.count())
             .select_from(User)
@@ -304,15 +304,15 @@ def seed(
         report = SeedReport()
         for step in (_people, _courses, _documents, _concept_maps, _feedback, _progress):
             step(connection, report, progress)
-    with _acting_as(connection, WORKER_ROLE):
+    with acting_as(connection, WORKER_ROLE):
         _worker_processing(connection, report, progress)
-    with _acting_as(connection, ADMIN_ROLE):
+    with acting_as(connection, ADMIN_ROLE):
         _content_feedback(connection, report, progress)
     return report
 
 
 @contextmanager
-def _acting_as(connection: Connection, role: str) -> Iterator[None]:
+def acting_as(connection: Connection, role: str) -> Iterator[None]:
     """``SET LOCAL ROLE role`` for the block, holding the membership only meanwhile.
 
     On an error the block's exception propagates and the caller's rollback
