@@ -48,7 +48,7 @@ from sqlalchemy.pool import NullPool
 
 from sensa_db.database import DATABASE_URL_ENV, REPLICA_HOST_ENV, REPLICA_URL_ENV
 from sensa_db.request_context import WrongLogin
-from sensa_db.security import ADMIN_ROLE, APP_ROLE, SCHEMA_OWNER_ROLE, WORKER_ROLE
+from sensa_db.security import ADMIN_ROLE, APP_ROLE, LOGIN_ROLES, SCHEMA_OWNER_ROLE, WORKER_ROLE
 from tests.pipeline_world import pipeline_output, upload_as_admin
 from tests.postgres import REPO_ROOT, PostgresServer
 from tests.rls import as_login, seed_learner
@@ -477,7 +477,7 @@ def logins_outside_the_packages_roles(example: Example, owner_connection: Connec
             )
         )
     owner_connection.exec_driver_sql(example.source)
-    roles = {APP_ROLE, WORKER_ROLE, ADMIN_ROLE, SCHEMA_OWNER_ROLE}
+    roles = {*LOGIN_ROLES, SCHEMA_OWNER_ROLE}
     outside = []
     for login in _CREATED_LOGIN.findall(example.source):
         member_of = owner_connection.scalars(
