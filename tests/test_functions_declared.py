@@ -20,6 +20,7 @@ IMMUTABLE = {
     "generate_cache_key",
     "check_claim_arguments",
     "check_pipeline_result_shape",
+    "check_similarity_search",
 }
 STABLE = {
     "find_similar_documents",

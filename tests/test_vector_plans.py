@@ -38,7 +38,7 @@ from sqlalchemy.pool import NullPool
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
 from sensa_db_tools.benchmark.loading import full_precision_hnsw_index, hnsw_indexes
-from sensa_db_tools.benchmark.plans import FUNCTION_HNSW_SETTINGS
+from sensa_db_tools.benchmark.plans import FUNCTION_SETTINGS
 from tests.function_plans import explain, indexes_used, plan_nodes, prepare_function_query
 from tests.postgres import PostgresServer
 from tests.rls import as_login, ensure_test_logins
@@ -162,7 +162,7 @@ def query_vector(connection: Connection) -> str:
 def function_plan(connection: Connection, query: str, branch: int) -> list[dict[str, Any]]:
     """Nodes of the plan of find_similar_documents()'s query in ``branch``, under the
     function's own settings."""
-    for setting, value in FUNCTION_HNSW_SETTINGS.items():
+    for setting, value in FUNCTION_SETTINGS.items():
         connection.execute(text("SELECT set_config(:s, :v, true)"), {"s": setting, "v": value})
     statement = f"similar_documents_{uuid.uuid4().hex[:8]}"
     prepare_function_query(connection, "find_similar_documents", statement, branch)
