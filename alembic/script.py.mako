@@ -25,15 +25,22 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 # the session values env.py sets apply. See docs/MIGRATION_GUIDELINES.md.
 LOCK_TIMEOUT = "5s"
 STATEMENT_TIMEOUT = "5min"
+# The schema's objects belong to this NOLOGIN role, and what a revision creates
+# must too: the migrating login acts as it (it is a member). A revision that
+# creates roles or changes the database's own privileges needs the login
+# itself and leaves this out (docs/MIGRATION_GUIDELINES.md, "Who a revision runs as").
+SCHEMA_OWNER = "sensa_schema_owner"
 
 
 def upgrade() -> None:
     op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    op.execute(f"SET LOCAL ROLE {SCHEMA_OWNER}")
     ${upgrades if upgrades else ""}
 
 
 def downgrade() -> None:
     op.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     op.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    op.execute(f"SET LOCAL ROLE {SCHEMA_OWNER}")
     ${downgrades if downgrades else ""}

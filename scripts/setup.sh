@@ -200,6 +200,21 @@ psql_super -d postgres -c "ALTER DATABASE ${CHECKS_TEMPLATE_DB} WITH IS_TEMPLATE
 if ! psql_super -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '${PGDATABASE_NAME}'" | grep -q 1; then
   psql_super -d postgres -c "CREATE DATABASE \"${PGDATABASE_NAME}\" OWNER \"${PGUSER_NAME}\" TEMPLATE ${TEMPLATE_DB}"
 fi
+# On RDS the migrating login creates the extensions (the initial revision) and
+# owns their functions; here the superuser creates them in the template. The
+# login takes PostGIS's statistics functions over, as on RDS, so that the
+# revision that takes them away from PUBLIC does here what it does there.
+for db in "$TEMPLATE_DB" "$CHECKS_TEMPLATE_DB" "$PGDATABASE_NAME"; do
+  psql_super -d "$db" -v role="$PGUSER_NAME" <<'SQL'
+SELECT format('ALTER FUNCTION %s OWNER TO %I', p.oid::regprocedure, :'role')
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'postgis'
+WHERE p.proname IN ('_postgis_stats', '_postgis_selectivity', '_postgis_join_selectivity',
+                    '_postgis_index_extent', 'st_estimatedextent')
+  AND p.proowner <> :'role'::regrole \gexec
+SQL
+done
 
 step "hot standby ${PG_MAJOR}/standby on port ${STANDBY_PORT}, streaming from ${PG_MAJOR}/main"
 # A second cluster made with pg_basebackup, like an RDS read replica: tests

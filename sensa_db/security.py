@@ -19,11 +19,87 @@ from collections.abc import Mapping
 ADMIN_ROLE = "admin_role"
 APP_ROLE = "sensa_app"
 WORKER_ROLE = "sensa_worker"
-# Owns check_feedback_consensus(), the one SECURITY DEFINER function that must
-# see across learners: its policies and grants cover exactly what the count
-# reads and writes, so FORCEd row-level security stays whole for the owner.
+# The roles a login is made a member of: what an attacker holding a login's
+# connection holds (docs/SECURITY.md, "Threat model").
+LOGIN_ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE)
+
+# Each SECURITY DEFINER function runs as a NOLOGIN role of its own holding only
+# what that function reads and writes, never as a role that can create roles or
+# databases: a definer turned against its caller's intent would otherwise hand
+# that power over. Nothing logs in as them.
+# Owns check_feedback_consensus() and get_content_consensus(), which count
+# across learners: reads annotations and writes their consensus_count, only
+# while it is the effective user (its policies test current_user).
 CONSENSUS_ROLE = "sensa_consensus"
-ROLES = (ADMIN_ROLE, APP_ROLE, WORKER_ROLE, CONSENSUS_ROLE)
+# Owns record_audit(): may append to audit_log and nothing else.
+AUDIT_WRITER_ROLE = "sensa_audit_writer"
+# Owns the worker's protocol (sensa_db/functions/pipeline.sql): holds the writes
+# to document_claims, a document's status and the concept-map tables that the
+# worker itself does not hold.
+PIPELINE_ROLE = "sensa_pipeline"
+DEFINER_ROLES = (CONSENSUS_ROLE, AUDIT_WRITER_ROLE, PIPELINE_ROLE)
+
+# Owns the schema's tables, sequences, types and functions (but the definers):
+# cannot log in, create roles or create databases. The migrating login (the RDS
+# master user, a deploy login, locally sensa_owner) is a member, and revisions
+# act as it (SET LOCAL ROLE in alembic/script.py.mako). It is a member of every
+# definer role, so that a revision can replace their functions.
+SCHEMA_OWNER_ROLE = "sensa_schema_owner"
+
+# Every role the revisions create (cluster-wide, never dropped by a downgrade).
+ROLES = (*LOGIN_ROLES, *DEFINER_ROLES, SCHEMA_OWNER_ROLE)
+
+# Who may create temporary objects in the database (TEMPORARY is revoked from
+# PUBLIC): staff's bulk loads stage rows in temporary tables, because COPY
+# cannot write a table under row-level security. No other role needs them, and
+# a temporary object is what a caller would plant to steer a definer.
+DATABASE_TEMPORARY = frozenset({ADMIN_ROLE})
+
+# Which role owns each SECURITY DEFINER function; every other function of ours
+# runs as its caller. Each definer's search_path lists only pg_catalog and
+# pg_temp, last; every other function's lists pg_catalog, public and pg_temp,
+# last (DEFINER_SEARCH_PATH, INVOKER_SEARCH_PATH; tests/security/).
+DEFINERS: Mapping[str, str] = {
+    "record_audit()": AUDIT_WRITER_ROLE,
+    "check_feedback_consensus()": CONSENSUS_ROLE,
+    "get_content_consensus(integer)": CONSENSUS_ROLE,
+    **dict.fromkeys(
+        (
+            "claim_document(uuid,text,text,integer)",
+            "claim_next_document(text,text,integer)",
+            "complete_document_from_cache(uuid,uuid)",
+            "record_pipeline_result(uuid,uuid,jsonb,jsonb,text,vector)",
+            "record_processing_failure(uuid,uuid,text)",
+        ),
+        PIPELINE_ROLE,
+    ),
+}
+DEFINER_SEARCH_PATH = "pg_catalog, pg_temp"
+INVOKER_SEARCH_PATH = "pg_catalog, public, pg_temp"
+
+# Session settings every login of a role gets (ALTER ROLE login SET ...): a role's
+# own settings do not reach its members, so they are set per login, by
+# tools/sensa_db_tools/local_cluster.py locally and by the documented login
+# creation on RDS (docs/SECURITY.md, "Logins"). They bound what one connection
+# can hold: a statement, a lock wait, a transaction left open. Written as
+# PostgreSQL shows them (SHOW), so that the login test compares them as they are.
+LOGIN_SETTINGS: Mapping[str, Mapping[str, str]] = {
+    APP_ROLE: {
+        "statement_timeout": "15s",
+        "lock_timeout": "5s",
+        "idle_in_transaction_session_timeout": "1min",
+    },
+    WORKER_ROLE: {
+        "statement_timeout": "2min",
+        "lock_timeout": "5s",
+        "idle_in_transaction_session_timeout": "2min",
+    },
+    ADMIN_ROLE: {
+        "statement_timeout": "5min",
+        "lock_timeout": "5s",
+        "idle_in_transaction_session_timeout": "10min",
+    },
+}
 
 # The transaction-local setting that names the learner a transaction acts for.
 CONTEXT_SETTING = "app.current_user_id"
@@ -110,11 +186,23 @@ _WORKER_STATUS_COLUMNS = ("processing_status", "task_id", "error_message", "proc
 
 # Table privileges per role. Nothing else is granted on our tables, to these
 # roles or to PUBLIC: a new table is out of reach until a revision grants it.
+# The worker reads; what it changes, it changes through the protocol's
+# functions, which run as sensa_pipeline.
 GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
     APP_ROLE: {table: (_APP_USER_PRIVILEGES if table == "users" else DML) for table in RLS_TABLES},
     WORKER_ROLE: {
+        table: frozenset({"SELECT"})
+        for table in (
+            "course_documents",
+            *_WORKER_RESULT_TABLES,
+            "pipeline_results",
+            "document_claims",
+        )
+    },
+    PIPELINE_ROLE: {
         "course_documents": frozenset({"SELECT"}) | _columns("UPDATE", *_WORKER_STATUS_COLUMNS),
-        **dict.fromkeys(_WORKER_RESULT_TABLES, DML),
+        # Replaced whole, never edited: no UPDATE, so no row moves to another parent.
+        **dict.fromkeys(_WORKER_RESULT_TABLES, frozenset({"SELECT", "INSERT", "DELETE"})),
         # Stored once and never rewritten: a result is replaced by a new pipeline version.
         "pipeline_results": frozenset({"SELECT", "INSERT"}),
         "document_claims": DML,
@@ -130,27 +218,28 @@ GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
     CONSENSUS_ROLE: {
         "user_annotations": frozenset({"SELECT"}) | _columns("UPDATE", "consensus_count")
     },
+    AUDIT_WRITER_ROLE: {"audit_log": frozenset({"INSERT"})},
 }
 
-# Functions that not every role may call (EXECUTE is revoked from PUBLIC), and who may.
-# The worker's protocol (sensa_db/functions/pipeline.sql) runs as its caller over
-# tables only the worker may write; get_content_consensus() counts across learners
-# and would tell a learner that others uploaded the same PDF.
+# Functions that not every login may call (EXECUTE is revoked from PUBLIC), and
+# which login roles may. The worker calls its protocol's five entry points; their
+# helpers (claim checks, materialize_pipeline_result()) run only inside them, as
+# sensa_pipeline. get_content_consensus() counts across learners and would tell a
+# learner that others uploaded the same PDF.
 RESTRICTED_FUNCTIONS: Mapping[str, frozenset[str]] = {
     **dict.fromkeys(
-        (
-            "check_claim_arguments(text, text, integer)",
-            "claim_document(uuid, text, text, integer)",
-            "claim_next_document(text, text, integer)",
-            "require_document_claim(uuid, uuid)",
-            "check_pipeline_result_shape(jsonb, jsonb)",
-            "materialize_pipeline_result(uuid, text)",
-            "complete_document_from_cache(uuid, uuid)",
-            "record_pipeline_result(uuid, uuid, jsonb, jsonb, text, vector)",
-            "record_processing_failure(uuid, uuid, text)",
-        ),
+        (signature for signature, owner in DEFINERS.items() if owner == PIPELINE_ROLE),
         frozenset({WORKER_ROLE}),
     ),
-    # sensa_consensus owns it (see CONSENSUS_ROLE), and nothing logs in as it.
-    "get_content_consensus(integer)": frozenset({WORKER_ROLE, ADMIN_ROLE, CONSENSUS_ROLE}),
+    **dict.fromkeys(
+        (
+            "check_claim_arguments(text,text,integer)",
+            "require_document_claim(uuid,uuid)",
+            "check_pipeline_result_shape(jsonb,jsonb)",
+            "materialize_pipeline_result(uuid,text)",
+        ),
+        frozenset(),
+    ),
+    "get_content_consensus(integer)": frozenset({WORKER_ROLE, ADMIN_ROLE}),
+    "set_current_user_id(uuid)": frozenset({APP_ROLE}),
 }

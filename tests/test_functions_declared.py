@@ -10,16 +10,17 @@ from importlib import resources
 import pytest
 from sqlalchemy import Connection, text
 
-from sensa_db.security import CONSENSUS_ROLE
+from sensa_db.security import DEFINER_SEARCH_PATH, DEFINERS, INVOKER_SEARCH_PATH
 from sensa_db.sql_entities import SQL_DIRECTORIES
 
 # The only functions that run as their owner, each for the reason in its comment.
-SECURITY_DEFINER = {"check_feedback_consensus", "record_audit", "get_content_consensus"}
+SECURITY_DEFINER = {signature.partition("(")[0] for signature in DEFINERS}
 IMMUTABLE = {
     "cosine_similarity",
     "generate_cache_key",
     "check_claim_arguments",
     "check_pipeline_result_shape",
+    "check_search_arguments",
     "check_similarity_search",
 }
 STABLE = {
@@ -55,6 +56,7 @@ TRIGGER_FUNCTIONS = {
     "propagate_owner_to_chapters",
     "propagate_owner_to_chapter_contents",
     "stamp_annotation_cache_key",
+    "check_relationship_keywords_owner",
 }
 # The worker's protocol (sensa_db/functions/pipeline.sql): volatile, they claim and write.
 WORKER_PROTOCOL = {
@@ -134,21 +136,36 @@ def test_the_learner_context_is_one_call_per_statement_never_inlined(
 def test_only_the_listed_functions_run_as_their_owner(connection: Connection) -> None:
     definers = {name for name, (_, definer, _) in our_functions(connection).items() if definer}
     assert definers == SECURITY_DEFINER
-    for name in SECURITY_DEFINER:
-        assert 'search_path=""' in our_functions(connection)[name][2]
 
 
-@pytest.mark.parametrize("function", ["check_feedback_consensus", "get_content_consensus"])
-def test_the_consensus_count_runs_as_its_own_narrow_role(
-    connection: Connection, function: str
-) -> None:
-    """Owned by the owner it would see no rows under FORCEd row-level security; a
-    revision that recreates it (rather than replacing it) must hand it over again."""
+def test_every_search_path_lists_pg_temp_last(connection: Connection) -> None:
+    """Unlisted, pg_temp is searched first for relations and types: a caller's
+    temporary domain or table would stand in for one a function names. Definers
+    list no schema but pg_catalog; a function that may run inside a definer (a
+    trigger it fires, a helper it calls) lists public, whose CREATE only the
+    schema's owner holds, then pg_temp."""
+    allowed = {
+        True: [f"search_path={DEFINER_SEARCH_PATH}"],
+        False: [f"search_path={DEFINER_SEARCH_PATH}", f"search_path={INVOKER_SEARCH_PATH}"],
+    }
+    assert {
+        name: config
+        for name, (_, definer, config) in our_functions(connection).items()
+        if not {c for c in config if c.startswith("search_path=")} <= set(allowed[definer])
+        or not any(c.startswith("search_path=") for c in config)
+    } == {}
+
+
+@pytest.mark.parametrize("signature", sorted(DEFINERS))
+def test_each_definer_runs_as_its_declared_role(connection: Connection, signature: str) -> None:
+    """A revision that recreates a definer (rather than replacing it) must hand it
+    back to its role: owned by the schema's owner it would run with every table's
+    rights, and see no rows under FORCEd row-level security."""
     owner = connection.scalar(
-        text("SELECT proowner::regrole::text FROM pg_proc WHERE oid = CAST(:f AS regproc)"),
-        {"f": f"public.{function}"},
+        text("SELECT proowner::regrole::text FROM pg_proc WHERE oid = CAST(:f AS regprocedure)"),
+        {"f": f"public.{signature}"},
     )
-    assert owner == CONSENSUS_ROLE
+    assert owner == DEFINERS[signature]
 
 
 def test_volatility_matches_behaviour(connection: Connection) -> None:

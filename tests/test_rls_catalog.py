@@ -10,14 +10,14 @@ from sqlalchemy import Connection, text
 
 from sensa_db.models import metadata
 from sensa_db.security import (
-    ADMIN_ROLE,
     APP_ROLE,
-    CONSENSUS_ROLE,
     CONTEXT_SETTING,
     GRANTS,
+    LOGIN_ROLES,
     RESTRICTED_FUNCTIONS,
     RLS_TABLES,
     ROLES,
+    SCHEMA_OWNER_ROLE,
     TABLES_WITHOUT_RLS,
     WORKER_ROLE,
 )
@@ -117,7 +117,7 @@ def test_the_application_role_owns_nothing_in_any_database(connection: Connectio
     assert owned == 0
 
 
-def test_public_cannot_create_in_the_schema(connection: Connection) -> None:
+def test_only_the_schema_owner_may_create_in_the_schema(connection: Connection) -> None:
     public_creates = connection.scalar(
         text(
             "SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) acl"
@@ -125,10 +125,14 @@ def test_public_cannot_create_in_the_schema(connection: Connection) -> None:
         )
     )
     assert public_creates == 0
-    for role in ROLES:
-        assert not connection.scalar(
+    can_create = {
+        role
+        for role in ROLES
+        if connection.scalar(
             text("SELECT has_schema_privilege(:role, 'public', 'CREATE')"), {"role": role}
         )
+    }
+    assert can_create == {SCHEMA_OWNER_ROLE}
 
 
 def test_every_function_of_ours_pins_its_search_path(connection: Connection) -> None:
@@ -150,31 +154,14 @@ def test_every_function_of_ours_pins_its_search_path(connection: Connection) -> 
     assert {f.name for f in functions if not f.pinned} == set()
 
 
-def test_only_the_api_may_set_the_request_context(connection: Connection) -> None:
-    can_execute = {
-        grantee: connection.scalar(
-            text(
-                "SELECT has_function_privilege("
-                ":grantee, 'public.set_current_user_id(uuid)', 'EXECUTE')"
-            ),
-            {"grantee": grantee},
-        )
-        for grantee in ROLES
-    }
-    assert can_execute == {
-        APP_ROLE: True,
-        WORKER_ROLE: False,
-        ADMIN_ROLE: False,
-        CONSENSUS_ROLE: False,
-    }
-
-
 def test_restricted_functions_run_only_for_the_declared_roles(connection: Connection) -> None:
-    """EXECUTE is revoked from PUBLIC: a learner (sensa_app) may call none of them."""
+    """EXECUTE is revoked from PUBLIC: of the roles a login may hold, only the
+    declared ones may call each (set_current_user_id() the API alone)."""
+    assert "set_current_user_id(uuid)" in RESTRICTED_FUNCTIONS
     can_execute = {
         (function, role)
         for function in RESTRICTED_FUNCTIONS
-        for role in ROLES
+        for role in LOGIN_ROLES
         if connection.scalar(
             text("SELECT has_function_privilege(:role, :function, 'EXECUTE')"),
             {"role": role, "function": f"public.{function}"},

@@ -7,12 +7,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, text, update
 from sqlalchemy.exc import DBAPIError
 
 from sensa_db.models import metadata
 from sensa_db.security import GRANTS, RLS_TABLES, WORKER_ROLE
-from tests.rls import SeededLearner, denied_by_grant, denied_by_policy, sqlstate, visible
+from tests.rls import SeededLearner, denied_by_grant, sqlstate, visible
 
 # The learner tables the worker reaches; its own tables (pipeline_results, document_claims)
 # hold no learner's rows and are tested with the worker's protocol (test_pipeline_worker.py).
@@ -84,18 +84,6 @@ def test_worker_cannot_read_personal_tables(worker_connection: Connection, table
         visible(worker_connection, table)
 
 
-def test_worker_reports_status_on_any_document(
-    worker_connection: Connection, learners: tuple[SeededLearner, SeededLearner]
-) -> None:
-    documents = metadata.tables["course_documents"]
-    result = worker_connection.execute(
-        update(documents)
-        .where(documents.c.document_id.in_([lr.document_id for lr in learners]))
-        .values(processing_status="processing", task_id="celery-1")
-    )
-    assert result.rowcount == 2
-
-
 @pytest.mark.parametrize(
     "statement",
     [
@@ -109,48 +97,6 @@ def test_worker_cannot_change_what_a_document_is(
 ) -> None:
     with denied_by_grant("course_documents"), worker_connection.begin_nested():
         worker_connection.execute(text(statement))
-
-
-def test_worker_writes_results_for_any_course(
-    worker_connection: Connection, learners: tuple[SeededLearner, SeededLearner]
-) -> None:
-    _, second = learners
-    processed = metadata.tables["processed_documents"]
-    chapters = metadata.tables["chapters"]
-    # Reprocessing: the old result goes, the new one comes, for someone else's course.
-    worker_connection.execute(
-        delete(processed).where(processed.c.document_id == second.document_id)
-    )
-    new_id = worker_connection.scalar(
-        insert(processed)
-        .values(
-            document_id=second.document_id,
-            course_id=second.course_id,
-            concept_map={"concepts": []},
-            pipeline_version="2.0.0",
-        )
-        .returning(processed.c.processed_id)
-    )
-    worker_connection.execute(
-        insert(chapters).values(processed_id=new_id, chapter_number=1, title="Redone")
-    )
-    assert (
-        worker_connection.scalar(select(chapters.c.title).where(chapters.c.processed_id == new_id))
-        == "Redone"
-    )
-
-
-def test_worker_cannot_file_a_result_under_another_course(
-    worker_connection: Connection, learners: tuple[SeededLearner, SeededLearner]
-) -> None:
-    first, second = learners
-    processed = metadata.tables["processed_documents"]
-    with denied_by_policy("processed_documents"), worker_connection.begin_nested():
-        worker_connection.execute(
-            update(processed)
-            .where(processed.c.processed_id == first.processed_id)
-            .values(course_id=second.course_id)
-        )
 
 
 def test_worker_cannot_act_for_a_learner(worker_connection: Connection) -> None:

@@ -21,7 +21,7 @@ LANGUAGE sql
 STABLE
 STRICT
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT d.document_id, d.processing_status, pd.processed_id, pd.cache_key, d.upload_date
     FROM public.course_documents d
@@ -46,7 +46,7 @@ IMMUTABLE
 STRICT
 PARALLEL SAFE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     IF p_sha256 !~ '^[0-9A-Fa-f]{64}$' THEN

@@ -22,7 +22,7 @@ LANGUAGE sql
 STABLE
 STRICT
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT
         ua.course_id,
@@ -63,7 +63,7 @@ RETURNS TABLE (
 LANGUAGE sql
 STABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT
         annotations.total,
@@ -125,8 +125,9 @@ $$;
  * It cannot leak rows: it returns counts per content key, never a learner,
  * an annotation or a comment, and EXECUTE is granted to the worker and
  * admin_role only, not to learners: a learner who saw a count would learn
- * that others uploaded the same PDF. search_path is empty and every name
- * is qualified.
+ * that others uploaded the same PDF. Every name is qualified and the path
+ * lists pg_temp last, so no caller's temporary object can stand in for
+ * one (docs/SECURITY.md, "Definers").
  */
 CREATE OR REPLACE FUNCTION public.get_content_consensus(p_min_users integer DEFAULT 3)
 RETURNS TABLE (
@@ -140,7 +141,7 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN

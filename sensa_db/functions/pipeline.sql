@@ -8,10 +8,24 @@
  *     on an error     record_processing_failure(document, claim token, error)
  *
  * claim_next_document() claims the oldest pending (or abandoned) document
- * instead of a named one. Every function runs as its caller, the worker
- * (sensa_worker): its grants and policies are what they touch. Bad input is
- * refused with a message naming the rule (the error's CONSTRAINT field), and,
- * the call being one statement, nothing is written.
+ * instead of a named one. Bad input is refused with a message naming the rule
+ * (the error's CONSTRAINT field), and, the call being one statement, nothing
+ * is written.
+ *
+ * The protocol is the only way the worker (sensa_worker) changes anything:
+ * it may read documents and results, but it holds no write on
+ * document_claims, course_documents or the concept-map tables. The five
+ * calls above are SECURITY DEFINER, owned by sensa_pipeline, which holds those
+ * writes, and EXECUTE on them is the worker's only way in. So a result lands
+ * only in the document its live claim names, made from the content that
+ * claim names (its cache_key, computed here from the document's hash), and a
+ * worker's login cannot write a claim, move a document's status or move
+ * concept-map rows under another learner. The helpers
+ * (check_claim_arguments(), require_document_claim(),
+ * check_pipeline_result_shape(), materialize_pipeline_result()) run as their
+ * caller, sensa_pipeline inside the calls, and nobody else may execute them.
+ * The definers name every relation and type with its schema and list pg_temp
+ * last (docs/SECURITY.md, "Definers").
  */
 
 /**
@@ -29,7 +43,7 @@ RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     IF coalesce(btrim(p_worker_id), '') = '' THEN
@@ -67,6 +81,10 @@ $$;
  * queue for a moment and the second sees the first's claim: never two
  * claims, never a constraint error. An unknown document is refused (rule
  * document_exists), as are bad arguments (check_claim_arguments()).
+ *
+ * SECURITY DEFINER, as sensa_pipeline (see the top of this file), so that
+ * the worker claims without holding writes on claims or documents. It
+ * cannot leak rows: it returns one document's location and its own claim.
  */
 CREATE OR REPLACE FUNCTION public.claim_document(
     p_document_id uuid,
@@ -85,8 +103,8 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 VOLATILE
-SECURITY INVOKER
-SET search_path = pg_catalog, public
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -169,6 +187,9 @@ $$;
  * as the statement's snapshot saw them): claim_document() then answers
  * already_claimed, and the poll moves on to the next document instead of
  * handing that answer to a worker that asked for work.
+ *
+ * SECURITY DEFINER, as sensa_pipeline, like claim_document(). It
+ * cannot leak rows: it returns the one document it claimed and its claim.
  */
 CREATE OR REPLACE FUNCTION public.claim_next_document(
     p_worker_id text,
@@ -187,8 +208,8 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 VOLATILE
-SECURITY INVOKER
-SET search_path = pg_catalog, public
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -241,7 +262,7 @@ RETURNS public.document_claims
 LANGUAGE plpgsql
 VOLATILE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     claim public.document_claims%ROWTYPE;
@@ -274,7 +295,7 @@ RETURNS void
 LANGUAGE plpgsql
 IMMUTABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     problem text;
@@ -337,7 +358,7 @@ RETURNS uuid
 LANGUAGE plpgsql
 VOLATILE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     stored public.pipeline_results%ROWTYPE;
@@ -436,6 +457,9 @@ $$;
  * map (materialize_pipeline_result()), moves it to completed and ends the
  * claim. Only the claim's holder may (rule document_claim_required).
  * Returns the new processed_id.
+ *
+ * SECURITY DEFINER, as sensa_pipeline: the worker holds no write on the
+ * concept-map tables. It cannot leak rows: it returns the new processed_id.
  */
 CREATE OR REPLACE FUNCTION public.complete_document_from_cache(
     p_document_id uuid,
@@ -444,8 +468,8 @@ CREATE OR REPLACE FUNCTION public.complete_document_from_cache(
 RETURNS uuid
 LANGUAGE plpgsql
 VOLATILE
-SECURITY INVOKER
-SET search_path = pg_catalog, public
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     claim public.document_claims%ROWTYPE := public.require_document_claim(p_document_id, p_claim_token);
@@ -468,6 +492,10 @@ $$;
  * one for the same cache key first (two learners' copies of one PDF
  * processed at once), that one is kept and used, the content being the
  * same. Returns the new processed_id.
+ *
+ * SECURITY DEFINER, as sensa_pipeline: the worker holds no write on
+ * pipeline_results or the concept-map tables. It cannot leak rows: it
+ * returns the new processed_id.
  */
 CREATE OR REPLACE FUNCTION public.record_pipeline_result(
     p_document_id uuid,
@@ -480,8 +508,8 @@ CREATE OR REPLACE FUNCTION public.record_pipeline_result(
 RETURNS uuid
 LANGUAGE plpgsql
 VOLATILE
-SECURITY INVOKER
-SET search_path = pg_catalog, public
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     claim public.document_claims%ROWTYPE := public.require_document_claim(p_document_id, p_claim_token);
@@ -504,6 +532,9 @@ $$;
  * worker saw (rule processing_error_not_blank): the document moves to failed,
  * where the API can send it back to pending for a retry, and the claim ends.
  * Only the claim's holder may (rule document_claim_required).
+ *
+ * SECURITY DEFINER, as sensa_pipeline: the worker holds no write on the
+ * document or its claim. It cannot leak rows: it returns nothing.
  */
 CREATE OR REPLACE FUNCTION public.record_processing_failure(
     p_document_id uuid,
@@ -513,8 +544,8 @@ CREATE OR REPLACE FUNCTION public.record_processing_failure(
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
-SECURITY INVOKER
-SET search_path = pg_catalog, public
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF coalesce(btrim(p_error), '') = '' THEN

@@ -23,7 +23,7 @@ RETURNS void
 LANGUAGE sql
 VOLATILE
 SECURITY INVOKER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT
         pg_catalog.set_config('app.current_user_id', coalesce(CAST(p_user_id AS text), ''), true),
@@ -63,7 +63,7 @@ LANGUAGE plpgsql
 STABLE
 PARALLEL SAFE
 SECURITY INVOKER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN CASE

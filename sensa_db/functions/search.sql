@@ -1,4 +1,33 @@
 /**
+ * Refuses search arguments whose cost has no bound (the ceilings are the
+ * API's, not the database's, but a caller that forgot them must not be able
+ * to make one call read and compare without end): a query longer than 200
+ * characters (rule search_query_length; trigram matching costs grow with the
+ * query's length times the rows compared) and a limit outside 1 to 100 (rule
+ * search_limit_range; NULL would mean no limit).
+ */
+CREATE OR REPLACE FUNCTION public.check_search_arguments(p_query text, p_limit integer)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+SECURITY INVOKER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    IF length(p_query) > 200 THEN
+        RAISE EXCEPTION 'a search query has at most 200 characters, not % (rule search_query_length)',
+            length(p_query)
+            USING ERRCODE = 'invalid_parameter_value', CONSTRAINT = 'search_query_length';
+    END IF;
+    IF p_limit IS NULL OR p_limit NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'a search returns 1 to 100 rows, not % (rule search_limit_range)',
+            coalesce(p_limit::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', CONSTRAINT = 'search_limit_range';
+    END IF;
+END;
+$$;
+
+/**
  * A learner's courses whose name matches p_query, best match first, at most
  * p_limit: trigram word similarity, so a typo still finds its course
  * ("biolgy" finds "Cell Biology") and a word matches inside a longer name.
@@ -12,8 +41,8 @@
  * library is loaded, and PostgreSQL refuses a SET clause naming an undefined
  * setting to anyone but a superuser (fresh sessions, pg_restore).
  *
- * SECURITY INVOKER: limited to p_user_id's courses, and row-level security
- * on courses applies on top.
+ * Bounded by check_search_arguments(). SECURITY INVOKER: limited to
+ * p_user_id's courses, and row-level security on courses applies on top.
  */
 CREATE OR REPLACE FUNCTION public.search_courses(
     p_user_id uuid,
@@ -31,11 +60,12 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     caller_threshold text := current_setting('pg_trgm.word_similarity_threshold', true);
 BEGIN
+    PERFORM public.check_search_arguments(p_query, p_limit);
     PERFORM set_config('pg_trgm.word_similarity_threshold', '0.5', true);
     RETURN QUERY
     SELECT co.course_id, co.name, co.description, co.subject, co.is_archived,
@@ -54,7 +84,8 @@ $$;
  * threshold as search_courses(); served by the GIN index
  * idx_keywords_term_trgm.
  *
- * SECURITY INVOKER: row-level security decides which keywords the caller sees.
+ * Bounded by check_search_arguments(). SECURITY INVOKER: row-level security
+ * decides which keywords the caller sees.
  */
 CREATE OR REPLACE FUNCTION public.search_keywords(
     p_query text,
@@ -72,11 +103,12 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     caller_threshold text := current_setting('pg_trgm.word_similarity_threshold', true);
 BEGIN
+    PERFORM public.check_search_arguments(p_query, p_limit);
     PERFORM set_config('pg_trgm.word_similarity_threshold', '0.5', true);
     RETURN QUERY
     SELECT k.keyword_id, k.chapter_id, pd.course_id, k.term, k.definition,

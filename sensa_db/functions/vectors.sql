@@ -11,7 +11,7 @@ IMMUTABLE
 STRICT
 PARALLEL SAFE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
     SELECT 1 - (a <=> b)
 $$;
@@ -42,7 +42,7 @@ LANGUAGE plpgsql
 IMMUTABLE
 PARALLEL SAFE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     IF match_count IS NULL OR match_count < 1 OR match_count > 100 THEN
@@ -122,7 +122,7 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
@@ -210,7 +210,7 @@ RETURNS TABLE (
 LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE

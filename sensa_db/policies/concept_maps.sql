@@ -10,8 +10,9 @@
  * policy did the same, up to courses; that chain cost 2 to 5 ms on every
  * query touching these tables (see the README's benchmark).
  *
- * The pipeline (sensa_worker) writes these rows for any course. admin_role
- * sees and writes all of them.
+ * The pipeline's worker (sensa_worker) reads these rows for any course and
+ * writes them only through its protocol's functions, which run as
+ * sensa_pipeline. admin_role sees and writes all of them.
  */
 
 /**
@@ -65,35 +66,32 @@ CREATE POLICY worker_processed_documents_read ON public.processed_documents
     USING (true);
 
 /**
- * The pipeline stores a result for any document, always under that
- * document's own course: the course decides who sees it.
+ * The worker's protocol functions (SECURITY DEFINER, owned by sensa_pipeline)
+ * read, replace and discard processing results; the worker itself writes
+ * none. Open only while sensa_pipeline is the effective user, i.e. inside
+ * those functions: the schema's owner is a member of sensa_pipeline (to
+ * replace its functions), and a policy applies to a role's members too.
  */
-CREATE POLICY worker_processed_documents_insert ON public.processed_documents
-    AS PERMISSIVE FOR INSERT TO sensa_worker
+CREATE POLICY pipeline_processed_documents_read ON public.processed_documents
+    AS PERMISSIVE FOR SELECT TO sensa_pipeline
+    USING (current_user = 'sensa_pipeline');
+
+/** ... and stores a result only under its document's own course: the course decides who sees it. */
+CREATE POLICY pipeline_processed_documents_insert ON public.processed_documents
+    AS PERMISSIVE FOR INSERT TO sensa_pipeline
     WITH CHECK (
-        EXISTS (
+        current_user = 'sensa_pipeline'
+        AND EXISTS (
             SELECT FROM public.course_documents d
             WHERE d.document_id = processed_documents.document_id
                 AND d.course_id = processed_documents.course_id
         )
     );
 
-/** The pipeline replaces a result, keeping it under its document's own course. */
-CREATE POLICY worker_processed_documents_update ON public.processed_documents
-    AS PERMISSIVE FOR UPDATE TO sensa_worker
-    USING (true)
-    WITH CHECK (
-        EXISTS (
-            SELECT FROM public.course_documents d
-            WHERE d.document_id = processed_documents.document_id
-                AND d.course_id = processed_documents.course_id
-        )
-    );
-
-/** The pipeline discards a result before reprocessing a document. */
-CREATE POLICY worker_processed_documents_delete ON public.processed_documents
-    AS PERMISSIVE FOR DELETE TO sensa_worker
-    USING (true);
+/** ... and discards a result before reprocessing a document. */
+CREATE POLICY pipeline_processed_documents_delete ON public.processed_documents
+    AS PERMISSIVE FOR DELETE TO sensa_pipeline
+    USING (current_user = 'sensa_pipeline');
 
 /** A learner reads the chapters of their own processed documents only. */
 CREATE POLICY chapter_isolation_select ON public.chapters
@@ -122,15 +120,19 @@ CREATE POLICY admin_chapters_access ON public.chapters
     USING (true)
     WITH CHECK (true);
 
+/** The pipeline reads the chapters of every course. */
+CREATE POLICY worker_chapters_read ON public.chapters
+    AS PERMISSIVE FOR SELECT TO sensa_worker
+    USING (true);
+
 /**
- * The pipeline writes chapters for any course; its grant allows the four
- * commands, and a chapter's visibility to learners follows its processed
- * document, whose course the worker cannot misstate.
+ * The protocol's functions write chapters for any course (see
+ * pipeline_processed_documents_read); the owner is stamped from the parent.
  */
-CREATE POLICY worker_chapters_access ON public.chapters
-    AS PERMISSIVE FOR ALL TO sensa_worker
-    USING (true)
-    WITH CHECK (true);
+CREATE POLICY pipeline_chapters_access ON public.chapters
+    AS PERMISSIVE FOR ALL TO sensa_pipeline
+    USING (current_user = 'sensa_pipeline')
+    WITH CHECK (current_user = 'sensa_pipeline');
 
 /** A learner reads the keywords of their own chapters only. */
 CREATE POLICY keyword_isolation_select ON public.keywords
@@ -159,11 +161,19 @@ CREATE POLICY admin_keywords_access ON public.keywords
     USING (true)
     WITH CHECK (true);
 
-/** The pipeline writes keywords for any course (see worker_chapters_access). */
-CREATE POLICY worker_keywords_access ON public.keywords
-    AS PERMISSIVE FOR ALL TO sensa_worker
-    USING (true)
-    WITH CHECK (true);
+/** The pipeline reads the keywords of every course. */
+CREATE POLICY worker_keywords_read ON public.keywords
+    AS PERMISSIVE FOR SELECT TO sensa_worker
+    USING (true);
+
+/**
+ * The protocol's functions write keywords for any course (see
+ * pipeline_processed_documents_read); the owner is stamped from the parent.
+ */
+CREATE POLICY pipeline_keywords_access ON public.keywords
+    AS PERMISSIVE FOR ALL TO sensa_pipeline
+    USING (current_user = 'sensa_pipeline')
+    WITH CHECK (current_user = 'sensa_pipeline');
 
 /** A learner reads the relationships of their own chapters only. */
 CREATE POLICY relationship_isolation_select ON public.relationships
@@ -204,11 +214,19 @@ CREATE POLICY admin_relationships_access ON public.relationships
     USING (true)
     WITH CHECK (true);
 
-/** The pipeline writes relationships for any course (see worker_chapters_access). */
-CREATE POLICY worker_relationships_access ON public.relationships
-    AS PERMISSIVE FOR ALL TO sensa_worker
-    USING (true)
-    WITH CHECK (true);
+/** The pipeline reads the relationships of every course. */
+CREATE POLICY worker_relationships_read ON public.relationships
+    AS PERMISSIVE FOR SELECT TO sensa_worker
+    USING (true);
+
+/**
+ * The protocol's functions write relationships for any course (see
+ * pipeline_processed_documents_read); the owner is stamped from the parent.
+ */
+CREATE POLICY pipeline_relationships_access ON public.relationships
+    AS PERMISSIVE FOR ALL TO sensa_pipeline
+    USING (current_user = 'sensa_pipeline')
+    WITH CHECK (current_user = 'sensa_pipeline');
 
 /** A learner reads the complexity of their own chapters only. */
 CREATE POLICY chapter_complexity_isolation_select ON public.chapter_complexity
@@ -237,8 +255,16 @@ CREATE POLICY admin_chapter_complexity_access ON public.chapter_complexity
     USING (true)
     WITH CHECK (true);
 
-/** The pipeline writes chapter complexity for any course (see worker_chapters_access). */
-CREATE POLICY worker_chapter_complexity_access ON public.chapter_complexity
-    AS PERMISSIVE FOR ALL TO sensa_worker
-    USING (true)
-    WITH CHECK (true);
+/** The pipeline reads the chapter complexity of every course. */
+CREATE POLICY worker_chapter_complexity_read ON public.chapter_complexity
+    AS PERMISSIVE FOR SELECT TO sensa_worker
+    USING (true);
+
+/**
+ * The protocol's functions write chapter complexity for any course (see
+ * pipeline_processed_documents_read); the owner is stamped from the parent.
+ */
+CREATE POLICY pipeline_chapter_complexity_access ON public.chapter_complexity
+    AS PERMISSIVE FOR ALL TO sensa_pipeline
+    USING (current_user = 'sensa_pipeline')
+    WITH CHECK (current_user = 'sensa_pipeline');

@@ -72,11 +72,18 @@ CREATE POLICY worker_course_documents_read ON public.course_documents
     USING (true);
 
 /**
- * The pipeline reports progress on any document; its column grant limits it
- * to processing_status, task_id, error_message and processed_at, so it cannot
- * move a document to another course.
+ * The worker's protocol functions (SECURITY DEFINER, owned by sensa_pipeline)
+ * read every document and report progress on it; the column grant limits the
+ * update to processing_status, task_id, error_message and processed_at, so a
+ * document never moves to another course. Open only while sensa_pipeline is
+ * the effective user (see pipeline_processed_documents_read).
  */
-CREATE POLICY worker_course_documents_update ON public.course_documents
-    AS PERMISSIVE FOR UPDATE TO sensa_worker
-    USING (true)
-    WITH CHECK (true);
+CREATE POLICY pipeline_course_documents_read ON public.course_documents
+    AS PERMISSIVE FOR SELECT TO sensa_pipeline
+    USING (current_user = 'sensa_pipeline');
+
+/** ... and moves a document through its processing states. */
+CREATE POLICY pipeline_course_documents_update ON public.course_documents
+    AS PERMISSIVE FOR UPDATE TO sensa_pipeline
+    USING (current_user = 'sensa_pipeline')
+    WITH CHECK (current_user = 'sensa_pipeline');

@@ -7,16 +7,18 @@
  *
  * SECURITY DEFINER, so that the row is written even though the application's
  * roles hold no INSERT right on audit_log (they must not be able to forge
- * entries). It cannot leak rows: it returns nothing and reads only the row
+ * entries). Its owner, sensa_audit_writer, may append to audit_log and do
+ * nothing else. It cannot leak rows: it returns nothing and reads only the row
  * being written, which the caller supplied. Because it runs as its owner,
  * the acting role is taken from the session (SET ROLE, else the login role)
- * rather than current_user. search_path is empty and every name is qualified.
+ * rather than current_user. Every name is qualified and the path lists pg_temp
+ * last, so no caller's temporary type or table can stand in for one.
  */
 CREATE OR REPLACE FUNCTION public.record_audit()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     old_row jsonb := CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN pg_catalog.to_jsonb(OLD) END;
@@ -80,7 +82,7 @@ CREATE OR REPLACE FUNCTION public.reject_audit_log_change()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP

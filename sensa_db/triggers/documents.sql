@@ -16,7 +16,7 @@ CREATE OR REPLACE FUNCTION public.enforce_document_status_transition()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     previous public.processing_status_enum :=

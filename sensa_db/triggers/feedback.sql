@@ -21,14 +21,14 @@
  * security the submitting learner sees only their own annotations and could
  * neither count nor update the others'. It cannot leak rows: it returns
  * nothing, writes only consensus_count, and only in the groups of the row
- * being written, with the value the rows themselves determine. search_path is
- * empty and every name is qualified.
+ * being written, with the value the rows themselves determine. Every name is
+ * qualified and the path lists pg_temp last (docs/SECURITY.md, "Definers").
  */
 CREATE OR REPLACE FUNCTION public.check_feedback_consensus()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
-SET search_path = ''
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     course_ids uuid[] := '{}'::uuid[];
@@ -111,7 +111,7 @@ CREATE OR REPLACE FUNCTION public.stamp_annotation_cache_key()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     rated_key character varying;

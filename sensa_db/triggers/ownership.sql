@@ -28,7 +28,7 @@ CREATE OR REPLACE FUNCTION public.inherit_owner_from_course()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     NEW.user_id := (SELECT c.user_id FROM public.courses c WHERE c.course_id = NEW.course_id);
@@ -44,7 +44,7 @@ CREATE OR REPLACE FUNCTION public.inherit_owner_from_document()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     NEW.user_id := (
@@ -60,7 +60,7 @@ CREATE OR REPLACE FUNCTION public.inherit_owner_from_processed_document()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     NEW.user_id := (
@@ -76,7 +76,7 @@ CREATE OR REPLACE FUNCTION public.inherit_owner_from_chapter()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     NEW.user_id := (SELECT ch.user_id FROM public.chapters ch WHERE ch.chapter_id = NEW.chapter_id);
@@ -136,7 +136,7 @@ CREATE OR REPLACE FUNCTION public.propagate_owner_to_documents()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     UPDATE public.course_documents SET user_id = NEW.user_id
@@ -153,7 +153,7 @@ CREATE OR REPLACE FUNCTION public.propagate_owner_to_processed_document()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     UPDATE public.processed_documents SET user_id = NEW.user_id, course_id = NEW.course_id
@@ -168,7 +168,7 @@ CREATE OR REPLACE FUNCTION public.propagate_owner_to_chapters()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     UPDATE public.chapters SET user_id = NEW.user_id
@@ -182,7 +182,7 @@ CREATE OR REPLACE FUNCTION public.propagate_owner_to_chapter_contents()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
     UPDATE public.keywords SET user_id = NEW.user_id
@@ -226,3 +226,42 @@ CREATE TRIGGER propagate_owner_from_chapters
     FOR EACH ROW
     WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id)
     EXECUTE FUNCTION public.propagate_owner_to_chapter_contents();
+
+/**
+ * A relationship joins two keywords of its own owner (rule
+ * relationship_keywords_one_owner): a writer who may see every learner's
+ * keywords (staff, the pipeline's functions) cannot relate one learner's
+ * keyword to another's, which would show each of them the other's term. A
+ * learner cannot see another's keywords, so this finds nothing for them, and
+ * their WITH CHECK refuses such a row as before (42501). Runs after the owner
+ * is stamped (BEFORE triggers fire in name order). A change of owner alone
+ * (a course given to someone else) moves both keywords too and is not
+ * checked here.
+ */
+CREATE OR REPLACE FUNCTION public.check_relationship_keywords_owner()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY INVOKER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    IF EXISTS (
+        SELECT FROM public.keywords k
+        WHERE k.keyword_id IN (NEW.source_keyword_id, NEW.target_keyword_id)
+            AND k.user_id IS DISTINCT FROM NEW.user_id
+    ) THEN
+        RAISE EXCEPTION 'relationship % joins keywords of another owner (rule relationship_keywords_one_owner)',
+            NEW.relationship_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'relationship_keywords_one_owner',
+                  TABLE = 'relationships';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+/** Every new relationship, and every one re-pointed, joins keywords of its owner. */
+CREATE TRIGGER relationship_keywords_one_owner
+    BEFORE INSERT OR UPDATE OF source_keyword_id, target_keyword_id, chapter_id
+    ON public.relationships
+    FOR EACH ROW
+    EXECUTE FUNCTION public.check_relationship_keywords_owner();

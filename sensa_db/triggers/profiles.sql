@@ -18,7 +18,7 @@ CREATE OR REPLACE FUNCTION public.validate_user_interests()
 RETURNS trigger
 LANGUAGE plpgsql
 SECURITY INVOKER
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
     broken_rule text;

@@ -23,6 +23,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import URL
 
+from sensa_db.security import LOGIN_SETTINGS
+
 HOST = "localhost"
 PORT = 5432
 PGBOUNCER_PORT = 6432
@@ -109,7 +111,9 @@ def create_database(
     """A new database cloned from ``template``, named ``<prefix>_<random>``.
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
-    template to leave, which a non-superuser owner may not terminate.
+    template to leave, which a non-superuser owner may not terminate. The clone
+    gets the default database privileges, not the template's (TEMPORARY, which
+    the schema's revisions take from PUBLIC), so the template's are copied.
     """
     dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -119,7 +123,30 @@ def create_database(
         statement += sql.SQL(" IS_TEMPLATE true")
     with _maintenance(server) as admin:
         admin.execute(statement)
+        _copy_database_privileges(admin, template, dbname)
     return dbname
+
+
+def _copy_database_privileges(admin: psycopg.Connection[Any], source: str, target: str) -> None:
+    granted = admin.execute(
+        "SELECT coalesce(r.rolname, 'PUBLIC'), a.privilege_type"
+        " FROM pg_database d CROSS JOIN LATERAL aclexplode(d.datacl) a"
+        " LEFT JOIN pg_roles r ON r.oid = a.grantee"
+        " WHERE d.datname = %s AND a.grantee <> d.datdba",
+        (source,),
+    ).fetchall()
+    if not granted:  # the template keeps PostgreSQL's defaults, as the clone does
+        return
+    database = sql.Identifier(target)
+    admin.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
+    for grantee, privilege in granted:
+        admin.execute(
+            sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                sql.SQL(privilege),
+                database,
+                sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee),
+            )
+        )
 
 
 def drop_database(server: URL, dbname: str, *, logins: tuple[str, ...] = ()) -> None:
@@ -180,7 +207,8 @@ def ensure_login_members(
     owner: psycopg.Connection[Any], members: Mapping[str, str], password: str
 ) -> None:
     """Create each login of ``members`` (group role -> login) with ``password``,
-    and make it a member of its group role, where missing; committed.
+    make it a member of its group role, where missing, and give it its role's
+    ``LOGIN_SETTINGS`` (timeouts); committed.
 
     Never the owner itself: a standing membership of admin_role would put the
     owner under its USING (true) policies and undo FORCE.
@@ -194,6 +222,12 @@ def ensure_login_members(
                 group_role=sql.Literal(group_role),
             )
         )
+        for setting, value in LOGIN_SETTINGS.get(group_role, {}).items():
+            owner.execute(
+                sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                    sql.Identifier(login), sql.Identifier(setting), sql.Literal(value)
+                )
+            )
         if not owner.autocommit:
             owner.commit()
 

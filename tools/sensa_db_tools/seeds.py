@@ -51,7 +51,6 @@ from sensa_db.models import (
     Keyword,
     KeywordRelationship,
     LearningStyle,
-    PipelineResult,
     ProcessedDocument,
     ProcessingStatus,
     User,
@@ -63,8 +62,10 @@ from sensa_db.models import (
 from sensa_db.models.processed_document import EMBEDDING_DIMENSIONS
 from sensa_db.pipeline import (
     ClaimOutcome,
+    PipelineOutput,
     claim_document,
     complete_document_from_cache,
+    record_pipeline_result,
 )
 from sensa_db.security import ADMIN_ROLE, WORKER_ROLE
 
@@ -575,9 +576,9 @@ def _document_status(connection: Connection, file: str) -> str:
     )
 
 
-def _stored_result(connection: Connection) -> dict[str, Any]:
-    """The pipeline's result for the shared PDF, as the worker stored it when it processed
-    cells.pdf: the same chapters, keywords and relationships as its concept map."""
+def _shared_pdf_output() -> PipelineOutput:
+    """What the pipeline made of the shared PDF: the same chapters, keywords and
+    relationships as cells.pdf's concept map."""
     course = _course_of(SHARED_PDF)
     number_of = {
         term: number
@@ -605,27 +606,20 @@ def _stored_result(connection: Connection) -> dict[str, Any]:
         }
         for number, (title, level, score, terms) in enumerate(CHAPTERS[SHARED_PDF], start=1)
     ]
-    return {
-        "cache_key": connection.scalar(
-            text("SELECT generate_cache_key(:sha, :version)"),
-            {"sha": _sha256(SHARED_PDF), "version": PIPELINE_VERSION},
-        ),
-        "sha256_hash": _sha256(SHARED_PDF),
-        "pipeline_version": PIPELINE_VERSION,
-        "concept_map": _concept_map(SHARED_PDF),
-        "subject": next(c.subject for c in COURSES if c.name == course),
-        "embedding": embedding(course, SHARED_PDF),
-        "chapters": chapters,
-    }
+    return PipelineOutput(
+        concept_map=_concept_map(SHARED_PDF),
+        chapters=chapters,
+        subject=next(c.subject for c in COURSES if c.name == course),
+        embedding=embedding(course, SHARED_PDF),
+    )
 
 
 def _worker_processing(connection: Connection, report: SeedReport, progress: Progress) -> None:
-    """As the worker: the shared PDF's result stored once, its copies completed from it
-    without the pipeline, and the documents still processing claimed."""
+    """As the worker, through its protocol: the shared PDF processed once (its
+    result stored), its other copies completed from that result without the
+    pipeline, and the documents still processing claimed."""
     progress("the worker: the shared PDF's stored result, its copies, a claim in progress")
-    report.add(
-        "pipeline_results", len(_insert(connection, PipelineResult, [_stored_result(connection)]))
-    )
+    output = _shared_pdf_output()
     chapters = CHAPTERS[SHARED_PDF]
     copy_rows = {
         "processed_documents": 1,
@@ -638,7 +632,11 @@ def _worker_processing(connection: Connection, report: SeedReport, progress: Pro
     for _, file in SHARED_COPIES:
         if _document_status(connection, file) == ProcessingStatus.PENDING:
             claim = claim_document(connection, _document(file), SEED_WORKER, PIPELINE_VERSION)
-            complete_document_from_cache(connection, claim)
+            if claim.result_stored:
+                complete_document_from_cache(connection, claim)
+            else:
+                record_pipeline_result(connection, claim, output)
+                report.add("pipeline_results", 1)
             for table, count in copy_rows.items():
                 report.add(table, count)
     for _, file, final in DOCUMENTS:
