@@ -96,3 +96,37 @@ def test_the_halfvec_index_swap_reruns_after_a_kill_between_its_steps(server: UR
         ]
     print(render_markdown(outcomes))
     assert [outcome.problems for outcome in outcomes if not outcome.ok] == []
+
+
+# Revision 5d0c7e91a4b3 rebuilds four join indexes with user_id carried, each in
+# steps of their own transaction. Killed before the first build (the old index
+# renamed), before the old index's drop (both indexes), between two indexes, and
+# after the last step (alembic_version not yet moved).
+OWNER_INDEX_REVISION = "5d0c7e91a4b3"
+OWNER_INDEX_STEPS = (
+    r"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_documents_course_id ",
+    r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_documents_course_id_ccold",
+    r"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_chapters_processed_id ",
+)
+LAST_OWNER_INDEX_STEP = r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywords_chapter_id_ccold"
+
+
+def test_the_owner_index_rebuild_reruns_after_a_kill_between_its_steps(server: URL) -> None:
+    alembic_ini = REPO_ROOT / "alembic.ini"
+    with clean_steps(server, alembic_ini, revisions={OWNER_INDEX_REVISION}) as steps:
+        points = kill_points(steps)
+
+        def first(pattern: str) -> KillPoint:
+            return next(point for point in points if re.search(pattern, point.statement))
+
+        chosen = [first(step) for step in OWNER_INDEX_STEPS]
+        chosen.append(points[points.index(first(LAST_OWNER_INDEX_STEP)) + 1])
+        positions = [points.index(point) for point in chosen]
+        assert positions == sorted(positions), positions
+        ways = ["sigkill", "terminate"] * 2
+        outcomes = [
+            kill_once(server, alembic_ini, point, way)
+            for point, way in zip(chosen, ways, strict=True)
+        ]
+    print(render_markdown(outcomes))
+    assert [outcome.problems for outcome in outcomes if not outcome.ok] == []

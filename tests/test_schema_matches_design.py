@@ -42,9 +42,15 @@ CONSTRAINTS_DROPPED_FROM_DESIGN = {
     ("processed_documents", "processed_documents_cache_key_key"),
 }
 # The HNSW indexes over embedding::halfvec(768) (half_precision_hnsw_index says why).
-INDEXES_CHANGED_FROM_DESIGN = {
+HNSW_INDEXES_CHANGED_FROM_DESIGN = {
     ("processed_documents", "idx_processed_docs_embedding"),
     ("keywords", "idx_keywords_embedding"),
+}
+# Join indexes that also carry user_id (OWNER_IN_JOIN_INDEX says why).
+INDEXES_CHANGED_FROM_DESIGN = HNSW_INDEXES_CHANGED_FROM_DESIGN | {
+    ("chapters", "idx_chapters_processed_id"),
+    ("keywords", "idx_keywords_chapter_id"),
+    ("course_documents", "idx_documents_course_id"),
 }
 TABLES_BEYOND_DESIGN = {
     # The design's security section asks for data changes to be logged; its 13 tables hold no log.
@@ -182,7 +188,7 @@ def test_every_index_changed_from_the_design_says_why() -> None:
 def test_hnsw_indexes_use_halfvec_cosine_ops_with_the_design_parameters(
     design: CatalogSnapshot, ours: CatalogSnapshot
 ) -> None:
-    for key in INDEXES_CHANGED_FROM_DESIGN:
+    for key in HNSW_INDEXES_CHANGED_FROM_DESIGN:
         assert design.indexes[key].endswith(
             "USING hnsw (embedding vector_cosine_ops) WITH (m='16', ef_construction='64')"
         )
@@ -190,6 +196,14 @@ def test_hnsw_indexes_use_halfvec_cosine_ops_with_the_design_parameters(
             "USING hnsw (((embedding)::halfvec(768)) halfvec_cosine_ops)"
             " WITH (m='16', ef_construction='64')"
         )
+
+
+def test_join_indexes_keep_the_designs_key_and_carry_the_owner(
+    design: CatalogSnapshot, ours: CatalogSnapshot
+) -> None:
+    for key in INDEXES_CHANGED_FROM_DESIGN - HNSW_INDEXES_CHANGED_FROM_DESIGN:
+        assert ours.indexes[key].startswith(design.indexes[key] + " INCLUDE (")
+        assert ours.indexes[key].endswith("user_id)")
 
 
 def test_every_foreign_key_column_leads_an_index(shared_engine: Engine) -> None:
