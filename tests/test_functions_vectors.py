@@ -430,9 +430,8 @@ def test_control_a_search_over_everything_converts_the_query_to_half_precision(
 def test_a_query_of_another_dimension_is_refused_naming_the_dimensions(
     connection: Connection, corpus: Corpus
 ) -> None:
-    with refused(
-        connection, "22000", constraint="query_embedding_dimensions", message="768 dimensions, not 2"
-    ):
+    rule = "query_embedding_dimensions"
+    with refused(connection, "22000", constraint=rule, message="768 dimensions, not 2"):
         similar_keywords(connection, "[1,2]", 10, None)
 
 
@@ -495,4 +494,3 @@ def test_control_without_the_rule_a_zero_query_passes_any_threshold(
 def test_a_learners_zero_query_is_refused_too(learner: Connection) -> None:
     with refused(learner, "22023", constraint="query_embedding_not_zero"):
         similar_documents(learner, ZERO, 10, -1.0)
-

@@ -16,20 +16,36 @@ whose interval contains 0 is within noise (the verdict reads the interval in ms;
 the relative one, a mean of ratios, is printed beside it). The plan of a policy-filtered query
 is printed for each clone, so that how the learner context is evaluated (an
 InitPlan, computed once per statement) can be read.
+
+Each repetition also runs the global vector searches (``GLOBAL_SEARCHES``: every
+row, as the baseline login, which the worker's and staff's searches are), with
+their p50, p95 and the backend's CPU time per call; with ``--concurrency`` the
+pgbench mix as the app and as the baseline at each ``--concurrency-clients``
+count on every target (the server, ``--target`` PgBouncer), giving row-level
+security's overhead on throughput at each revision; and, where the server's
+processes can be read from here, the server's CPU time per request as the app
+and as the baseline (``server_cpu``), the measure of that overhead that a
+loaded machine moves least.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import statistics
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
+import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
-from sensa_db_tools.benchmark import concurrency
+from sensa_db_tools.benchmark import concurrency, server_cpu
+from sensa_db_tools.benchmark.dataset import Dataset
 from sensa_db_tools.benchmark.loading import BENCH_LOGINS, benchmark_database
 from sensa_db_tools.benchmark.runner import (
     Options,
@@ -39,7 +55,12 @@ from sensa_db_tools.benchmark.runner import (
     machine,
     populate,
 )
-from sensa_db_tools.benchmark.workloads import LEARNER_WORKLOADS, measure_learner_workloads
+from sensa_db_tools.benchmark.timing import Samples
+from sensa_db_tools.benchmark.workloads import (
+    LEARNER_WORKLOADS,
+    fetch_rows,
+    measure_learner_workloads,
+)
 from sensa_db_tools.local_cluster import conninfo, create_database, drop_database
 
 MARKDOWN_NAME = "revision_ab.md"
@@ -49,6 +70,21 @@ REPETITIONS = 5
 POLICY_QUERIES = {
     "course_lookup": LEARNER_WORKLOADS[0].statement,
     "progress rows": "SELECT chapter_id, time_spent_seconds FROM public.user_progress",
+}
+
+
+# The worker's and staff's searches over every row, as the baseline login runs them.
+GLOBAL_SEARCHES = {
+    "find_similar_documents over all documents": (
+        "SELECT processed_id FROM public.find_similar_documents(%s, 10, -1)",
+        Dataset.document_like,
+    ),
+    "find_similar_keywords over all keywords": (
+        "SELECT keyword_id FROM public.find_similar_keywords(%s, 10, -1)",
+        lambda data, courses: data.keyword_like(
+            np.array([int(np.flatnonzero(data.document_course == c)[0]) for c in courses])
+        ),
+    ),
 }
 
 
@@ -71,10 +107,49 @@ def _policy_plans(options: Options, dbname: str, learner: str) -> dict[str, str]
     return plans
 
 
-def _measure_once(
-    options: Options, dbname: str, data: Any, seed: int, pgbench_clients: int | None
+def _global_searches(
+    admin: psycopg.Connection[Any], data: Any, options: Options, seed: int
 ) -> dict[str, Any]:
-    """One pass of the workloads (and the pgbench mix) on ``dbname``."""
+    """p50, p95 (ms) and mean backend CPU time (µs, None where unreadable) of each of
+    ``GLOBAL_SEARCHES``, the searches taking turns query by query."""
+    rng = np.random.default_rng([seed, 11])
+    count = options.scale.warmup + options.scale.repetitions
+    courses = rng.integers(0, len(data.course_ids), size=count)
+    queries = {name: make(data, courses) for name, (_, make) in GLOBAL_SEARCHES.items()}
+    cpu = server_cpu.backend_cpu(admin)
+    latency = {name: Samples() for name in GLOBAL_SEARCHES}
+    spent: dict[str, list[float]] = {name: [] for name in GLOBAL_SEARCHES}
+    for position in range(count):
+        for name, (statement, _) in GLOBAL_SEARCHES.items():
+            search = partial(fetch_rows, admin, statement, (queries[name][position],))
+            if position < options.scale.warmup:
+                search()
+            elif cpu is None:
+                latency[name].time(search)
+            else:
+                _, microseconds = server_cpu.timed_cpu(cpu, partial(latency[name].time, search))
+                spent[name].append(microseconds)
+            admin.commit()
+    return {
+        name: {
+            "p50_ms": latency[name].p50,
+            "p95_ms": latency[name].p95,
+            "cpu_us": statistics.fmean(spent[name]) if spent[name] else None,
+        }
+        for name in GLOBAL_SEARCHES
+    }
+
+
+def _measure_once(
+    options: Options,
+    dbname: str,
+    data: Any,
+    seed: int,
+    pgbench_clients: int | None,
+    repetition: int,
+) -> dict[str, Any]:
+    """One pass of the workloads, the global searches, the server CPU per request and the
+    pgbench mix on ``dbname``."""
     with app_and_admin(options.server, dbname) as (app, admin):
         measured = measure_learner_workloads(
             app,
@@ -84,10 +159,24 @@ def _measure_once(
             repetitions=options.scale.repetitions,
             seed=seed,
         )
+        searches = _global_searches(admin, data, options, seed)
     result: dict[str, Any] = {
         "p50_ms": {m.workload.name: m.app.p50 for m in measured},
         "baseline_p50_ms": {m.workload.name: m.admin.p50 for m in measured},
+        "global_searches": searches,
+        "server_cpu": server_cpu.request_costs(options.server, dbname, seed=seed),
     }
+    if options.concurrency_targets:
+        runs = concurrency.measure(
+            options.concurrency_targets,
+            dbname,
+            BENCH_LOGINS,
+            options.server.password or "",
+            clients=options.concurrency_clients,
+            repetitions=1,
+            seconds=options.concurrency_seconds,
+        )
+        result["concurrency"] = [vars(replace(run, repetition=repetition)) for run in runs]
     if pgbench_clients is not None:
         runs = concurrency.measure(
             (direct_target(options.server),),
@@ -127,6 +216,91 @@ def _differences(
                 "before_tps": [b for b, _ in pairs],
                 "after_tps": [a for _, a in pairs],
                 "relative": concurrency.mean_interval([a / b - 1 for b, a in pairs]),
+            }
+        )
+    return rows
+
+
+def _global_differences(
+    passes: Sequence[dict[str, dict[str, Any]]], before: str, after: str
+) -> list[dict[str, Any]]:
+    """Per global search and figure (p50, p95, CPU): each revision's values and the
+    paired difference's interval."""
+    rows = []
+    for name in GLOBAL_SEARCHES:
+        for figure in ("p50_ms", "p95_ms", "cpu_us"):
+            pairs = [
+                (
+                    p[before]["global_searches"][name][figure],
+                    p[after]["global_searches"][name][figure],
+                )
+                for p in passes
+            ]
+            if any(value is None for pair in pairs for value in pair):
+                continue
+            rows.append(
+                {
+                    "name": name,
+                    "figure": figure,
+                    "before": [b for b, _ in pairs],
+                    "after": [a for _, a in pairs],
+                    "difference": concurrency.mean_interval([a - b for b, a in pairs]),
+                }
+            )
+    return rows
+
+
+def _server_cpu_differences(
+    passes: Sequence[dict[str, dict[str, Any]]], before: str, after: str
+) -> dict[str, Any] | None:
+    """Row-level security's share of the mix's server CPU at each revision (its interval
+    over the repetitions) and each request's added µs; None where it was not readable."""
+    if any(p[rev]["server_cpu"] is None for p in passes for rev in (before, after)):
+        return None
+    overhead = {
+        rev: concurrency.mean_interval([p[rev]["server_cpu"]["mix"]["overhead"] for p in passes])
+        for rev in (before, after)
+    }
+    requests = {
+        name: {
+            rev: concurrency.mean_interval(
+                [p[rev]["server_cpu"]["requests"][name]["added_us"]["mean"] for p in passes]
+            )
+            for rev in (before, after)
+        }
+        | {
+            f"{rev} app_us": statistics.fmean(
+                p[rev]["server_cpu"]["requests"][name]["app_us"] for p in passes
+            )
+            for rev in (before, after)
+        }
+        for name in concurrency.SCRIPTS
+    }
+    change = concurrency.mean_interval(
+        [
+            p[after]["server_cpu"]["mix"]["overhead"] - p[before]["server_cpu"]["mix"]["overhead"]
+            for p in passes
+        ]
+    )
+    return {"overhead": overhead, "change": change, "requests": requests}
+
+
+def _rls_overhead(
+    passes: Sequence[dict[str, dict[str, Any]]], revision: str
+) -> list[dict[str, Any]]:
+    """At ``revision``, per target and client count: the app's and the baseline's median
+    TPS and row-level security's overhead on TPS over the repetitions."""
+    runs = [concurrency.Run(**run) for p in passes for run in p[revision].get("concurrency", [])]
+    rows = []
+    for target, clients in sorted({(run.target, run.clients) for run in runs}):
+        chosen = [run for run in runs if (run.target, run.clients) == (target, clients)]
+        rows.append(
+            {
+                "target": target,
+                "clients": clients,
+                "tps_app": statistics.median(r.tps for r in chosen if r.role == APP_ROLE),
+                "tps_baseline": statistics.median(r.tps for r in chosen if r.role == ADMIN_ROLE),
+                "overhead": concurrency.rls_overhead(runs, target, clients),
             }
         )
     return rows
@@ -183,7 +357,7 @@ def run_ab(
                 _say(f"repetition {repetition + 1}/{repetitions}: {revision}")
                 one[revision] = _measure_once(
                     options, clones[revision], populated.data,
-                    options.seed + repetition, pgbench_clients,
+                    options.seed + repetition, pgbench_clients, repetition,
                 )  # fmt: skip
             passes.append(one)
     finally:
@@ -202,6 +376,10 @@ def run_ab(
         ),
         "passes": passes,
         "differences": _differences(passes, before, after),
+        "global_searches": _global_differences(passes, before, after),
+        "server_cpu": _server_cpu_differences(passes, before, after),
+        "rls_overhead": {rev: _rls_overhead(passes, rev) for rev in (before, after)},
+        "load_average": os.getloadavg(),
         "plans": plans,
     }
     options.output.mkdir(parents=True, exist_ok=True)
@@ -247,7 +425,74 @@ def render_markdown(results: dict[str, Any]) -> str:
                 f" {_interval(row['relative'], '%')} |"
                 f" {verdict(row['relative'], higher_is_faster=True)} |"
             )
+    lines += _render_global_searches(results) + _render_server_cpu(results)
+    lines += _render_rls_overhead(results)
+    lines += ["", f"Load average at the end (1, 5, 15 min): {results['load_average']}"]
     for revision, plans in results["plans"].items():
         for name, plan in plans.items():
             lines += ["", f"Plan at {revision}, {name} (as the app):", "", "```", plan, "```"]
     return "\n".join(lines) + "\n"
+
+
+def _render_global_searches(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "### The global searches (every row, as the baseline login)",
+        "",
+        "| search | figure | before (per repetition) | after | difference (95% CI) | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in results["global_searches"]:
+        digits = 0 if row["figure"] == "cpu_us" else 3
+        lines.append(
+            f"| {row['name']} | {row['figure']} |"
+            f" {' / '.join(f'{v:.{digits}f}' for v in row['before'])} |"
+            f" {' / '.join(f'{v:.{digits}f}' for v in row['after'])} |"
+            f" {_interval(row['difference'], 'ms')} | {verdict(row['difference'])} |"
+        )
+    return lines
+
+
+def _render_server_cpu(results: dict[str, Any]) -> list[str]:
+    cpu = results["server_cpu"]
+    if cpu is None:
+        return ["", "Server CPU per request: not readable from here (a remote server)."]
+    before, after = results["before"], results["after"]
+    lines = [
+        "",
+        "### Server CPU per request: row-level security's added µs (app - baseline)",
+        "",
+        f"| request | app µs, {before} | app µs, {after} | added, {before} (95% CI)"
+        f" | added, {after} (95% CI) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, row in cpu["requests"].items():
+        lines.append(
+            f"| {name} | {row[f'{before} app_us']:.0f} | {row[f'{after} app_us']:.0f} |"
+            f" {_interval(row[before], 'ms')} | {_interval(row[after], 'ms')} |"
+        )
+    lines.append(
+        f"| the mix's overhead | | | {_interval(cpu['overhead'][before], '%')} |"
+        f" {_interval(cpu['overhead'][after], '%')} |"
+    )
+    lines.append(f"| change of the overhead | | | | {_interval(cpu['change'], '%')} |")
+    return lines
+
+
+def _render_rls_overhead(results: dict[str, Any]) -> list[str]:
+    if not any(results["rls_overhead"].values()):
+        return []
+    lines = [
+        "",
+        "### Row-level security's overhead on throughput (pgbench mix, app against baseline)",
+        "",
+        "| revision | target | clients | TPS app | TPS baseline | RLS overhead (95% CI) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for revision, rows in results["rls_overhead"].items():
+        for row in rows:
+            lines.append(
+                f"| {revision} | {row['target']} | {row['clients']} | {row['tps_app']:,.0f} |"
+                f" {row['tps_baseline']:,.0f} | {_interval(row['overhead'], '%')} |"
+            )
+    return lines
