@@ -21,12 +21,14 @@ import psycopg
 from psycopg import sql
 
 # What find_similar_documents() and find_similar_keywords() set for their queries
-# (sensa_db/functions/vectors.sql): the HNSW scans' settings, and the plan reused
-# for the session, generic (its LIMIT unknown). Their query is explained under them.
+# (sensa_db/functions/vectors.sql): the HNSW scans' settings, the plan reused for
+# the session, generic (its LIMIT unknown), and no sequential scan where an index
+# serves. Their query is explained under them.
 FUNCTION_SETTINGS = {
     "hnsw.iterative_scan": "relaxed_order",
     "hnsw.ef_search": "100",
     "plan_cache_mode": "force_generic_plan",
+    "enable_seqscan": "off",
 }
 
 FUNCTION_SOURCE = """
