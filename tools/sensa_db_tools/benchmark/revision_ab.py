@@ -34,7 +34,7 @@ import json
 import os
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -57,9 +57,13 @@ from sensa_db_tools.benchmark.runner import (
 )
 from sensa_db_tools.benchmark.timing import Samples
 from sensa_db_tools.benchmark.workloads import (
+    FULL_PRECISION_DOCUMENTS,
+    FULL_PRECISION_KEYWORDS,
     LEARNER_WORKLOADS,
+    exact_neighbours,
     fetch_rows,
     measure_learner_workloads,
+    recall,
 )
 from sensa_db_tools.local_cluster import conninfo, create_database, drop_database
 
@@ -74,18 +78,22 @@ POLICY_QUERIES = {
 
 
 # The worker's and staff's searches over every row, as the baseline login runs them.
-GLOBAL_SEARCHES = {
+# Each: the search, its exact answer (index scans off) and how its queries are drawn.
+GLOBAL_SEARCHES: dict[str, tuple[str, str, Callable[[Dataset, Any], Any]]] = {
     "find_similar_documents over all documents": (
         "SELECT processed_id FROM public.find_similar_documents(%s, 10, -1)",
-        Dataset.document_like,
+        FULL_PRECISION_DOCUMENTS,
+        lambda data, courses: data.document_like(courses),
     ),
     "find_similar_keywords over all keywords": (
         "SELECT keyword_id FROM public.find_similar_keywords(%s, 10, -1)",
+        FULL_PRECISION_KEYWORDS,
         lambda data, courses: data.keyword_like(
             np.array([int(np.flatnonzero(data.document_course == c)[0]) for c in courses])
         ),
     ),
 }
+RECALL_QUERIES = 200
 
 
 def _say(message: str) -> None:
@@ -107,20 +115,34 @@ def _policy_plans(options: Options, dbname: str, learner: str) -> dict[str, str]
     return plans
 
 
+def _recall_set(admin: psycopg.Connection[Any], data: Any, seed: int) -> dict[str, Any]:
+    """Per global search: ``RECALL_QUERIES`` queries and their exact ten nearest (the same
+    data on both clones, so computed once, on the populated database)."""
+    courses = np.random.default_rng([seed, 13]).integers(0, len(data.course_ids), RECALL_QUERIES)
+    sets = {}
+    for name, (_, exact_statement, make) in GLOBAL_SEARCHES.items():
+        queries = make(data, courses)
+        sets[name] = [
+            (query, exact_neighbours(admin, exact_statement, {"q": query})) for query in queries
+        ]
+    return sets
+
+
 def _global_searches(
-    admin: psycopg.Connection[Any], data: Any, options: Options, seed: int
+    admin: psycopg.Connection[Any], data: Any, options: Options, seed: int, exact: dict[str, Any]
 ) -> dict[str, Any]:
-    """p50, p95 (ms) and mean backend CPU time (µs, None where unreadable) of each of
-    ``GLOBAL_SEARCHES``, the searches taking turns query by query."""
+    """p50, p95 (ms), mean backend CPU time (µs, None where unreadable) and recall@10
+    (against ``exact``) of each of ``GLOBAL_SEARCHES``, the searches taking turns query by
+    query."""
     rng = np.random.default_rng([seed, 11])
     count = options.scale.warmup + options.scale.repetitions
     courses = rng.integers(0, len(data.course_ids), size=count)
-    queries = {name: make(data, courses) for name, (_, make) in GLOBAL_SEARCHES.items()}
+    queries = {name: make(data, courses) for name, (_, _, make) in GLOBAL_SEARCHES.items()}
     cpu = server_cpu.backend_cpu(admin)
     latency = {name: Samples() for name in GLOBAL_SEARCHES}
     spent: dict[str, list[float]] = {name: [] for name in GLOBAL_SEARCHES}
     for position in range(count):
-        for name, (statement, _) in GLOBAL_SEARCHES.items():
+        for name, (statement, _, _) in GLOBAL_SEARCHES.items():
             search = partial(fetch_rows, admin, statement, (queries[name][position],))
             if position < options.scale.warmup:
                 search()
@@ -130,11 +152,20 @@ def _global_searches(
                 _, microseconds = server_cpu.timed_cpu(cpu, partial(latency[name].time, search))
                 spent[name].append(microseconds)
             admin.commit()
+    recalls = {}
+    for name, (statement, _, _) in GLOBAL_SEARCHES.items():
+        found = [fetch_rows(admin, statement, (query,)) for query, _ in exact[name]]
+        admin.commit()
+        recalls[name] = statistics.fmean(
+            recall([row[0] for row in rows], truth)
+            for rows, (_, truth) in zip(found, exact[name], strict=True)
+        )
     return {
         name: {
             "p50_ms": latency[name].p50,
             "p95_ms": latency[name].p95,
             "cpu_us": statistics.fmean(spent[name]) if spent[name] else None,
+            "recall": recalls[name],
         }
         for name in GLOBAL_SEARCHES
     }
@@ -147,6 +178,7 @@ def _measure_once(
     seed: int,
     pgbench_clients: int | None,
     repetition: int,
+    exact: dict[str, Any],
 ) -> dict[str, Any]:
     """One pass of the workloads, the global searches, the server CPU per request and the
     pgbench mix on ``dbname``."""
@@ -159,7 +191,7 @@ def _measure_once(
             repetitions=options.scale.repetitions,
             seed=seed,
         )
-        searches = _global_searches(admin, data, options, seed)
+        searches = _global_searches(admin, data, options, seed, exact)
     result: dict[str, Any] = {
         "p50_ms": {m.workload.name: m.app.p50 for m in measured},
         "baseline_p50_ms": {m.workload.name: m.admin.p50 for m in measured},
@@ -228,7 +260,7 @@ def _global_differences(
     paired difference's interval."""
     rows = []
     for name in GLOBAL_SEARCHES:
-        for figure in ("p50_ms", "p95_ms", "cpu_us"):
+        for figure in ("recall", "p50_ms", "p95_ms", "cpu_us"):
             pairs = [
                 (
                     p[before]["global_searches"][name][figure],
@@ -321,9 +353,17 @@ def run_ab(
     *,
     repetitions: int = REPETITIONS,
     pgbench_clients: int | None = None,
+    real_paragraphs: int | None = None,
 ) -> dict[str, Any]:
-    """Populate once at head, clone twice, downgrade each clone to its revision, measure
+    """Populate once at head (the generated data set, or with ``real_paragraphs`` the real
+    one of ``--real``), clone twice, downgrade each clone to its revision, measure
     alternating; the results, also written under ``options.output``."""
+    data = None
+    if real_paragraphs is not None:
+        from sensa_db_tools.benchmark import real
+
+        data = real.build(options.seed, real_paragraphs)
+        options = replace(options, scale=data.scale)
     clones: dict[str, str] = {}
     try:
         with benchmark_database(options.server, options.template, keep=False) as source:
@@ -335,12 +375,14 @@ def run_ab(
                 facts = machine(owner)
                 populated = populate(
                     options.server, source, owner, options.scale,
-                    seed=options.seed, progress=options.progress,
+                    seed=options.seed, progress=options.progress, data=data,
                 )  # fmt: skip
                 with psycopg.connect(
                     conninfo(options.server, source, BENCH_LOGINS[ADMIN_ROLE])
                 ) as admin:
+                    register_vector(admin)
                     concurrency.make_picks(owner, admin, populated.data)
+                    exact = _recall_set(admin, populated.data, options.seed)
             for revision in (before, after):
                 clones[revision] = create_database(options.server, source, prefix="sensa_bench")
                 _say(f"clone {clones[revision]}: alembic downgrade {revision}")
@@ -357,7 +399,7 @@ def run_ab(
                 _say(f"repetition {repetition + 1}/{repetitions}: {revision}")
                 one[revision] = _measure_once(
                     options, clones[revision], populated.data,
-                    options.seed + repetition, pgbench_clients, repetition,
+                    options.seed + repetition, pgbench_clients, repetition, exact,
                 )  # fmt: skip
             passes.append(one)
     finally:
@@ -443,7 +485,7 @@ def _render_global_searches(results: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for row in results["global_searches"]:
-        digits = 0 if row["figure"] == "cpu_us" else 3
+        digits = {"cpu_us": 0, "recall": 4}.get(row["figure"], 3)
         lines.append(
             f"| {row['name']} | {row['figure']} |"
             f" {' / '.join(f'{v:.{digits}f}' for v in row['before'])} |"
