@@ -42,11 +42,12 @@ from typing import Any
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
+from psycopg import sql
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
 from sensa_db_tools.benchmark import concurrency, server_cpu
-from sensa_db_tools.benchmark.dataset import Dataset
 from sensa_db_tools.benchmark.loading import BENCH_LOGINS, benchmark_database
+from sensa_db_tools.benchmark.plans import FUNCTION_SETTINGS
 from sensa_db_tools.benchmark.runner import (
     Options,
     _alembic,
@@ -79,18 +80,52 @@ POLICY_QUERIES = {
 
 # The worker's and staff's searches over every row, as the baseline login runs them.
 # Each: the search, its exact answer (index scans off) and how its queries are drawn.
-GLOBAL_SEARCHES: dict[str, tuple[str, str, Callable[[Dataset, Any], Any]]] = {
+# The functions' inner queries run alone beside them (the same columns, under the
+# functions' hnsw.* settings), so that what a function adds to its index scan reads
+# as the difference of the two at the same revision.
+def _document_queries(data: Any, courses: Any) -> Any:
+    return data.document_like(courses)
+
+
+def _keyword_queries(data: Any, courses: Any) -> Any:
+    """A keyword query per course: like a keyword of the course's first document."""
+    return data.keyword_like(
+        np.array([int(np.flatnonzero(data.document_course == c)[0]) for c in courses])
+    )
+
+
+GLOBAL_SEARCHES: dict[str, tuple[str, str, Callable[[Any, Any], Any]]] = {
     "find_similar_documents over all documents": (
-        "SELECT processed_id FROM public.find_similar_documents(%s, 10, -1)",
+        "SELECT processed_id, document_id, course_id, subject, similarity"
+        " FROM public.find_similar_documents(%(q)s, 10, -1)",
         FULL_PRECISION_DOCUMENTS,
-        lambda data, courses: data.document_like(courses),
+        _document_queries,
+    ),
+    "its inner query alone": (
+        "SELECT nearest.processed_id, nearest.document_id, nearest.course_id, nearest.subject,"
+        " 1 - nearest.distance FROM (SELECT pd.processed_id, pd.document_id, pd.course_id,"
+        " pd.subject, pd.embedding <=> %(q)s AS distance FROM public.processed_documents pd"
+        " ORDER BY pd.embedding::halfvec(768) <=> %(q)s::halfvec(768) LIMIT 20) AS nearest"
+        " WHERE 1 - nearest.distance >= -1 ORDER BY nearest.distance, nearest.processed_id"
+        " LIMIT 10",
+        FULL_PRECISION_DOCUMENTS,
+        _document_queries,
     ),
     "find_similar_keywords over all keywords": (
-        "SELECT keyword_id FROM public.find_similar_keywords(%s, 10, -1)",
+        "SELECT keyword_id, chapter_id, term, definition, similarity"
+        " FROM public.find_similar_keywords(%(q)s, 10, -1)",
         FULL_PRECISION_KEYWORDS,
-        lambda data, courses: data.keyword_like(
-            np.array([int(np.flatnonzero(data.document_course == c)[0]) for c in courses])
-        ),
+        _keyword_queries,
+    ),
+    "its inner query alone ": (
+        "SELECT nearest.keyword_id, nearest.chapter_id, nearest.term, nearest.definition,"
+        " 1 - nearest.distance FROM (SELECT k.keyword_id, k.chapter_id, k.term, k.definition,"
+        " k.embedding <=> %(q)s AS distance FROM public.keywords k"
+        " ORDER BY k.embedding::halfvec(768) <=> %(q)s::halfvec(768) LIMIT 20) AS nearest"
+        " WHERE 1 - nearest.distance >= -1 ORDER BY nearest.distance, nearest.keyword_id"
+        " LIMIT 10",
+        FULL_PRECISION_KEYWORDS,
+        _keyword_queries,
     ),
 }
 RECALL_QUERIES = 200
@@ -139,11 +174,17 @@ def _global_searches(
     courses = rng.integers(0, len(data.course_ids), size=count)
     queries = {name: make(data, courses) for name, (_, _, make) in GLOBAL_SEARCHES.items()}
     cpu = server_cpu.backend_cpu(admin)
+    for setting, value in FUNCTION_SETTINGS.items():
+        if setting.startswith("hnsw."):
+            admin.execute(
+                sql.SQL("SET {} = {}").format(sql.Identifier(setting), sql.Literal(value))
+            )
+    admin.commit()
     latency = {name: Samples() for name in GLOBAL_SEARCHES}
     spent: dict[str, list[float]] = {name: [] for name in GLOBAL_SEARCHES}
     for position in range(count):
         for name, (statement, _, _) in GLOBAL_SEARCHES.items():
-            search = partial(fetch_rows, admin, statement, (queries[name][position],))
+            search = partial(fetch_rows, admin, statement, {"q": queries[name][position]})
             if position < options.scale.warmup:
                 search()
             elif cpu is None:
@@ -154,7 +195,7 @@ def _global_searches(
             admin.commit()
     recalls = {}
     for name, (statement, _, _) in GLOBAL_SEARCHES.items():
-        found = [fetch_rows(admin, statement, (query,)) for query, _ in exact[name]]
+        found = [fetch_rows(admin, statement, {"q": query}) for query, _ in exact[name]]
         admin.commit()
         recalls[name] = statistics.fmean(
             recall([row[0] for row in rows], truth)
@@ -279,6 +320,38 @@ def _global_differences(
                     "difference": concurrency.mean_interval([a - b for b, a in pairs]),
                 }
             )
+    return rows
+
+
+# Each function and its inner query alone, in GLOBAL_SEARCHES.
+WRAPPED = {
+    "find_similar_documents over all documents": "its inner query alone",
+    "find_similar_keywords over all keywords": "its inner query alone ",
+}
+
+
+def _wrapper_costs(
+    passes: Sequence[dict[str, dict[str, Any]]], revision: str
+) -> list[dict[str, Any]]:
+    """What each global search function adds to its inner query at ``revision``: the
+    paired difference (function - inner query) of p50 and of CPU, over the repetitions."""
+    rows = []
+    for function, inner in WRAPPED.items():
+        for figure in ("p50_ms", "p95_ms", "cpu_us"):
+            differences = [
+                p[revision]["global_searches"][function][figure]
+                - p[revision]["global_searches"][inner][figure]
+                for p in passes
+                if p[revision]["global_searches"][function][figure] is not None
+            ]
+            if differences:
+                rows.append(
+                    {
+                        "name": function,
+                        "figure": figure,
+                        "added": concurrency.mean_interval(differences),
+                    }
+                )
     return rows
 
 
@@ -419,6 +492,7 @@ def run_ab(
         "passes": passes,
         "differences": _differences(passes, before, after),
         "global_searches": _global_differences(passes, before, after),
+        "wrapper_costs": {rev: _wrapper_costs(passes, rev) for rev in (before, after)},
         "server_cpu": _server_cpu_differences(passes, before, after),
         "rls_overhead": {rev: _rls_overhead(passes, rev) for rev in (before, after)},
         "load_average": os.getloadavg(),
@@ -467,7 +541,8 @@ def render_markdown(results: dict[str, Any]) -> str:
                 f" {_interval(row['relative'], '%')} |"
                 f" {verdict(row['relative'], higher_is_faster=True)} |"
             )
-    lines += _render_global_searches(results) + _render_server_cpu(results)
+    lines += _render_global_searches(results) + _render_wrapper_costs(results)
+    lines += _render_server_cpu(results)
     lines += _render_rls_overhead(results)
     lines += ["", f"Load average at the end (1, 5, 15 min): {results['load_average']}"]
     for revision, plans in results["plans"].items():
@@ -492,6 +567,23 @@ def _render_global_searches(results: dict[str, Any]) -> list[str]:
             f" {' / '.join(f'{v:.{digits}f}' for v in row['after'])} |"
             f" {_interval(row['difference'], 'ms')} | {verdict(row['difference'])} |"
         )
+    return lines
+
+
+def _render_wrapper_costs(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "### What each global search function adds to its inner query (function - inner query)",
+        "",
+        "| revision | search | figure | added (95% CI) |",
+        "|---|---|---|---|",
+    ]
+    for revision, rows in results["wrapper_costs"].items():
+        for row in rows:
+            lines.append(
+                f"| {revision} | {row['name']} | {row['figure']} |"
+                f" {_interval(row['added'], 'ms')} |"
+            )
     return lines
 
 
