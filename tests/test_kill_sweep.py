@@ -63,6 +63,32 @@ def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL
         assert outcome.same_schema, outcome.problems
 
 
+def check_kills_between_steps(
+    server: URL, revision: str, steps: tuple[str, ...], last_step: str
+) -> None:
+    """Kill ``revision``'s upgrade at the first statement matching each of ``steps``, in
+    order, and just after the one matching ``last_step`` (alembic_version not yet
+    moved), alternating SIGKILL and pg_terminate_backend; every re-run must finish."""
+    alembic_ini = REPO_ROOT / "alembic.ini"
+    with clean_steps(server, alembic_ini, revisions={revision}) as found:
+        points = kill_points(found)
+
+        def first(pattern: str) -> KillPoint:
+            return next(point for point in points if re.search(pattern, point.statement))
+
+        chosen = [first(step) for step in steps]
+        chosen.append(points[points.index(first(last_step)) + 1])
+        positions = [points.index(point) for point in chosen]
+        assert positions == sorted(positions), positions
+        ways = (["sigkill", "terminate"] * len(chosen))[: len(chosen)]
+        outcomes = [
+            kill_once(server, alembic_ini, point, way)
+            for point, way in zip(chosen, ways, strict=True)
+        ]
+    print(render_markdown(outcomes))
+    assert [outcome.problems for outcome in outcomes if not outcome.ok] == []
+
+
 # Revision 52a077888982 swaps each HNSW index for its halfvec one in steps, each
 # in its own transaction. Killed before the documents' build (the old index
 # renamed), before the function switch (both indexes), before the old index's
@@ -78,24 +104,9 @@ LAST_HALF_PRECISION_STEP = r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywo
 
 
 def test_the_halfvec_index_swap_reruns_after_a_kill_between_its_steps(server: URL) -> None:
-    alembic_ini = REPO_ROOT / "alembic.ini"
-    with clean_steps(server, alembic_ini, revisions={HALF_PRECISION_REVISION}) as steps:
-        points = kill_points(steps)
-
-        def first(pattern: str) -> KillPoint:
-            return next(point for point in points if re.search(pattern, point.statement))
-
-        chosen = [first(step) for step in HALF_PRECISION_STEPS]
-        chosen.append(points[points.index(first(LAST_HALF_PRECISION_STEP)) + 1])
-        positions = [points.index(point) for point in chosen]
-        assert positions == sorted(positions), positions
-        ways = ["sigkill", "terminate"] * 2
-        outcomes = [
-            kill_once(server, alembic_ini, point, way)
-            for point, way in zip(chosen, ways, strict=True)
-        ]
-    print(render_markdown(outcomes))
-    assert [outcome.problems for outcome in outcomes if not outcome.ok] == []
+    check_kills_between_steps(
+        server, HALF_PRECISION_REVISION, HALF_PRECISION_STEPS, LAST_HALF_PRECISION_STEP
+    )
 
 
 # Revision 5d0c7e91a4b3 rebuilds four join indexes with user_id carried, each in
@@ -112,21 +123,6 @@ LAST_OWNER_INDEX_STEP = r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywords
 
 
 def test_the_owner_index_rebuild_reruns_after_a_kill_between_its_steps(server: URL) -> None:
-    alembic_ini = REPO_ROOT / "alembic.ini"
-    with clean_steps(server, alembic_ini, revisions={OWNER_INDEX_REVISION}) as steps:
-        points = kill_points(steps)
-
-        def first(pattern: str) -> KillPoint:
-            return next(point for point in points if re.search(pattern, point.statement))
-
-        chosen = [first(step) for step in OWNER_INDEX_STEPS]
-        chosen.append(points[points.index(first(LAST_OWNER_INDEX_STEP)) + 1])
-        positions = [points.index(point) for point in chosen]
-        assert positions == sorted(positions), positions
-        ways = ["sigkill", "terminate"] * 2
-        outcomes = [
-            kill_once(server, alembic_ini, point, way)
-            for point, way in zip(chosen, ways, strict=True)
-        ]
-    print(render_markdown(outcomes))
-    assert [outcome.problems for outcome in outcomes if not outcome.ok] == []
+    check_kills_between_steps(
+        server, OWNER_INDEX_REVISION, OWNER_INDEX_STEPS, LAST_OWNER_INDEX_STEP
+    )
