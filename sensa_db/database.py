@@ -19,6 +19,15 @@ A read replica (optional) comes from ``SENSA_DB_REPLICA_URL``, else from
 above with the replica's endpoint, the same secret or IAM user
 (:func:`resolve_replica` and ``sensa_db.replicas``).
 
+Every engine made here gives up connecting after ``connect_timeout`` seconds,
+10 unless the URL (``?connect_timeout=3``), ``connect_args`` or libpq's
+``PGCONNECT_TIMEOUT`` says otherwise: a server that accepts the connection and
+never answers would otherwise hold the caller forever.
+
+:func:`check_schema` (and :func:`async_check_schema`) tell an application at
+start-up, in one line, that its database is unmigrated, behind or ahead of
+this package's schema, and what to run.
+
 Against RDS (a secret, IAM, or an ``*.rds.amazonaws.com`` host) the connection
 always requires TLS: ``sslmode=require`` unless ``SENSA_DB_SSLMODE`` asks for
 ``verify-ca`` or ``verify-full`` (with ``SENSA_DB_SSLROOTCERT``, the RDS CA
@@ -32,11 +41,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -62,6 +74,15 @@ _SUPPORTED_DRIVERS = frozenset({_DEFAULT_DRIVER, _ASYNC_DRIVER, "postgresql+psyc
 _TLS_SSLMODES = ("require", "verify-ca", "verify-full")
 _RDS_HOST_SUFFIX = ".rds.amazonaws.com"
 
+# libpq's connect_timeout, in seconds, unless the URL or the caller sets its own.
+CONNECT_TIMEOUT = "connect_timeout"
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
+
+# The newest revision of this package's schema: ``alembic heads`` of the
+# revisions it was released with (tests/test_schema_check.py keeps them equal).
+# The runtime's wheel ships no revisions, so check_schema compares with this.
+HEAD_REVISION = "b17d6128de9c"
+
 
 class DatabaseURLError(RuntimeError):
     """The database URL is missing or names something we cannot connect with."""
@@ -73,6 +94,110 @@ class DatabaseCredentialsError(DatabaseURLError):
 
 class DatabaseConnectionError(DatabaseURLError):
     """The server could not be reached or refused the login; the message holds no password."""
+
+
+class SchemaNotAtHead(RuntimeError):  # noqa: N818 - the name says what is wrong
+    """The database's schema is not the one this package was released with; the one-line
+    message says whether it is unmigrated, behind or ahead, and what to run."""
+
+
+_UPGRADE = "run `alembic upgrade head`"
+
+
+def schema_not_at_head(
+    database: str | None, state: str, detail: str, fix: str = _UPGRADE
+) -> SchemaNotAtHead:
+    """The error in the form every check uses: ``database 'x' is <state> (<detail>): <fix>``."""
+    return SchemaNotAtHead(f"database {database!r} is {state} ({detail}): {fix}")
+
+
+def unmigrated(database: str | None) -> SchemaNotAtHead:
+    """For a database where no revision is applied."""
+    return schema_not_at_head(database, "unmigrated", "no revision applied")
+
+
+def lacking_schema(database: str | None, reason: str) -> SchemaNotAtHead:
+    """For a first use that found something the package needs absent: ``reason`` says what."""
+    return schema_not_at_head(database, "unmigrated or behind this package", reason)
+
+
+UNDEFINED_FUNCTION = "42883"
+
+
+def sqlstate(error: DBAPIError) -> str | None:
+    """The SQLSTATE of a psycopg 3 or psycopg2 error."""
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return code if isinstance(code, str) else None
+
+
+@contextmanager
+def reporting_missing_schema(connection: Connection) -> Iterator[None]:
+    """Turn a call of a function the database lacks into :class:`SchemaNotAtHead`'s one line.
+
+    The package's own calls name functions of its schema: one that does not
+    exist means the database is unmigrated or older than the package.
+    """
+    try:
+        yield
+    except DBAPIError as exc:
+        if sqlstate(exc) != UNDEFINED_FUNCTION:
+            raise
+        reason = getattr(getattr(exc.orig, "diag", None), "message_primary", None)
+        raise lacking_schema(connection.engine.url.database, reason or str(exc.orig)) from None
+
+
+# Existence only, which any login may ask: the tables themselves are out of its reach.
+_SCHEMA_PROBE = text(
+    "SELECT pg_catalog.to_regclass('public.alembic_version') IS NOT NULL AS migrated,"
+    " pg_catalog.to_regprocedure('public.schema_revision(text)') IS NOT NULL AS reports_revision"
+)
+_SCHEMA_REVISION = text(
+    "SELECT current_revision, revision_applied FROM public.schema_revision(:revision)"
+)
+
+
+def _check_schema(connection: Connection) -> None:
+    database = connection.engine.url.database
+    probe = connection.execute(_SCHEMA_PROBE).one()
+    if not probe.migrated:
+        raise unmigrated(database)
+    if not probe.reports_revision:
+        raise schema_not_at_head(
+            database,
+            "behind this package",
+            f"at a revision before public.schema_revision(); the package needs {HEAD_REVISION}",
+        )
+    current, head_applied = connection.execute(_SCHEMA_REVISION, {"revision": HEAD_REVISION}).one()
+    if current == HEAD_REVISION:
+        return
+    if head_applied:
+        raise schema_not_at_head(
+            database,
+            "ahead of this package",
+            f"at revision {current}, past the package's {HEAD_REVISION}",
+            "deploy the newer package; do not downgrade the database",
+        )
+    raise schema_not_at_head(
+        database,
+        "behind this package",
+        f"at revision {current or 'none'}; the package needs {HEAD_REVISION}",
+    )
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaNotAtHead` unless ``engine``'s database is at :data:`HEAD_REVISION`.
+
+    For an application's start-up or health check, as any login (the API's,
+    the worker's): two short statements on a connection of its own.
+    """
+    with engine.connect() as connection:
+        _check_schema(connection)
+
+
+async def async_check_schema(engine: AsyncEngine) -> None:
+    """:func:`check_schema` for SQLAlchemy's asyncio extension."""
+    async with engine.connect() as connection:
+        await connection.run_sync(_check_schema)
 
 
 def describe_connection_failure(url: URL, error: BaseException) -> str:
@@ -87,6 +212,11 @@ def describe_connection_failure(url: URL, error: BaseException) -> str:
         if marker in text:
             text = text.rsplit(marker, 1)[1].strip()
             break
+    if text.endswith("timeout expired"):  # libpq's words, and psycopg 3's
+        text = (
+            f"no answer within {url.query.get(CONNECT_TIMEOUT, '?')} s ({CONNECT_TIMEOUT};"
+            f" ?{CONNECT_TIMEOUT}=N in the URL waits N s)"
+        )
     # libpq does not echo the password; this is for a driver that would. A
     # password of a few characters would blank ordinary words instead.
     password = str(url.password or "")
@@ -310,6 +440,18 @@ def resolve_replica_url() -> URL | None:
     return None if resolved is None else resolved[0]
 
 
+def _with_connect_timeout(url: URL, kwargs: dict[str, Any]) -> URL:
+    """``url`` naming the timeout the driver will use, so that a failure can say it:
+    connect_args (which win over the URL), the URL, libpq's PGCONNECT_TIMEOUT, else 10 s."""
+    chosen = (
+        (kwargs.get("connect_args") or {}).get(CONNECT_TIMEOUT)
+        or url.query.get(CONNECT_TIMEOUT)
+        or os.environ.get("PGCONNECT_TIMEOUT")
+        or DEFAULT_CONNECT_TIMEOUT_SECONDS
+    )
+    return url.update_query_dict({CONNECT_TIMEOUT: str(chosen)})
+
+
 def _engine_options(url: URL, kwargs: dict[str, Any]) -> dict[str, Any]:
     kwargs.setdefault("pool_pre_ping", True)
     if url.drivername in (_DEFAULT_DRIVER, _ASYNC_DRIVER):
@@ -355,6 +497,7 @@ def _sync_engine(
 ) -> Engine:
     if resolved.drivername == _ASYNC_DRIVER:
         resolved = resolved.set(drivername=_DEFAULT_DRIVER)
+    resolved = _with_connect_timeout(resolved, kwargs)
     engine = create_engine(resolved, **_engine_options(resolved, kwargs))
     if iam is not None:
         _fresh_iam_token(engine, iam)
@@ -370,6 +513,7 @@ def _async_engine(resolved: URL, iam: IAMAuth | None, kwargs: dict[str, Any]) ->
         raise DatabaseURLError(
             f"{resolved.drivername} has no asyncio driver: use postgresql:// (psycopg 3)"
         )
+    resolved = _with_connect_timeout(resolved, kwargs)
     engine = create_async_engine(resolved, **_engine_options(resolved, kwargs))
     if iam is not None:
         _fresh_iam_token(engine.sync_engine, iam)

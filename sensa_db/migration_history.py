@@ -34,6 +34,8 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, text
 
+from sensa_db.database import unmigrated
+
 Direction = Literal["upgrade", "downgrade"]
 
 LOG_TABLE = "public.migrations_log"
@@ -76,13 +78,15 @@ def render_log_statement(event: LogEvent) -> str:
         VALUES ({filename}, {checksum}, {elapsed})
         ON CONFLICT (filename) DO UPDATE
             SET checksum = EXCLUDED.checksum, execution_time_ms = EXCLUDED.execution_time_ms,
-                applied_at = now(), applied_by = CURRENT_USER;"""
+                applied_at = now(), applied_by = SESSION_USER;"""
     else:
         # The design's rows mean "this file is applied": reverting removes it.
         design_shape = f"""
         DELETE FROM {LOG_TABLE} WHERE filename = {filename};"""
     # PL/pgSQL plans each statement only when it first runs, so the branch for
     # the shape the table does not have is never compiled against it.
+    # applied_by is the login that ran the deploy: a revision acts as
+    # sensa_schema_owner (SET LOCAL ROLE), which is CURRENT_USER until it ends.
     return f"""DO $sensa_migrations_log$
 BEGIN
     IF to_regclass('{LOG_TABLE}') IS NULL THEN
@@ -92,8 +96,9 @@ BEGIN
         SELECT FROM pg_catalog.pg_attribute
         WHERE attrelid = '{LOG_TABLE}'::regclass AND attname = 'direction' AND NOT attisdropped
     ) THEN
-        INSERT INTO {LOG_TABLE} (revision, filename, direction, checksum, execution_time_ms)
-        VALUES ({revision}, {filename}, {direction}, {checksum}, {elapsed});
+        INSERT INTO {LOG_TABLE}
+            (revision, filename, direction, checksum, execution_time_ms, applied_by)
+        VALUES ({revision}, {filename}, {direction}, {checksum}, {elapsed}, SESSION_USER);
     ELSE{design_shape}
     END IF;
 END
@@ -197,9 +202,14 @@ def verify(script: ScriptDirectory, connection: Connection) -> VerifyReport:
 
     Fails, naming the revision, when an applied revision's file was edited,
     renamed or is missing, when the database is at a revision this code does
-    not have, or when the log and alembic_version disagree.
+    not have, or when the log and alembic_version disagree; and when no revision
+    is applied at all, which is no history to vouch for (the wrong database, or
+    one never migrated).
     """
     heads = MigrationContext.configure(connection).get_current_heads()
+    if not heads:
+        problem = Problem("(database)", str(unmigrated(connection.engine.url.database)))
+        return VerifyReport((), (problem,))
     problems: list[Problem] = []
     known_heads = []
     for head in heads:

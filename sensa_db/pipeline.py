@@ -18,6 +18,12 @@ pipeline runs, and the result or failure ends it)::
 
 Refusals (bad input, a claim that is not the caller's) raise the driver's
 error; its ``diag.constraint_name`` names the rule.
+
+A login that is not a member of ``sensa_worker`` (the schema's owner, the
+API's login) raises :class:`sensa_db.request_context.WrongLogin` at its first
+call on each connection: under FORCEd row-level security it would otherwise
+find no document to claim and poll forever. A database without the protocol
+raises :class:`sensa_db.database.SchemaNotAtHead`.
 """
 
 from __future__ import annotations
@@ -30,9 +36,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, text
+from sqlalchemy import Connection, CursorResult, RowMapping, TextClause, text
 
+from sensa_db.database import reporting_missing_schema
 from sensa_db.models.enums import FeedbackType
+from sensa_db.request_context import require_role
+from sensa_db.security import WORKER_ROLE
 
 # Long enough for the pipeline on a large PDF; a dead worker's document waits this long.
 DEFAULT_LEASE_SECONDS = 900
@@ -98,6 +107,15 @@ _CLAIM_COLUMNS = (
 )
 
 
+def _protocol_call(
+    connection: Connection, statement: TextClause, parameters: dict[str, Any]
+) -> CursorResult[Any]:
+    """One call of the worker's protocol, as a login that may make it."""
+    require_role(connection, WORKER_ROLE, "it can claim and record no document")
+    with reporting_missing_schema(connection):
+        return connection.execute(statement, parameters)
+
+
 def claim_document(
     connection: Connection,
     document_id: uuid.UUID,
@@ -106,7 +124,8 @@ def claim_document(
     lease_seconds: int = DEFAULT_LEASE_SECONDS,
 ) -> Claim:
     row = (
-        connection.execute(
+        _protocol_call(
+            connection,
             text(
                 f"SELECT {_CLAIM_COLUMNS} FROM public.claim_document("
                 "CAST(:document_id AS uuid), :worker_id, :pipeline_version, :lease_seconds)"
@@ -132,7 +151,8 @@ def claim_next_document(
 ) -> Claim | None:
     """The oldest document waiting for a worker, claimed; None when none waits."""
     row = (
-        connection.execute(
+        _protocol_call(
+            connection,
             text(
                 f"SELECT document_id, {_CLAIM_COLUMNS} FROM public.claim_next_document("
                 ":worker_id, :pipeline_version, :lease_seconds)"
@@ -157,7 +177,8 @@ def record_pipeline_result(
     connection: Connection, claim: Claim, output: PipelineOutput
 ) -> uuid.UUID:
     """Stores the result (once per content and version) and completes the document."""
-    processed_id: uuid.UUID = connection.execute(
+    processed_id: uuid.UUID = _protocol_call(
+        connection,
         text(
             "SELECT public.record_pipeline_result(CAST(:document_id AS uuid),"
             " CAST(:claim_token AS uuid), CAST(:concept_map AS jsonb), CAST(:chapters AS jsonb),"
@@ -177,7 +198,8 @@ def record_pipeline_result(
 
 def complete_document_from_cache(connection: Connection, claim: Claim) -> uuid.UUID:
     """Completes the document from the result stored for its content; no pipeline run."""
-    processed_id: uuid.UUID = connection.execute(
+    processed_id: uuid.UUID = _protocol_call(
+        connection,
         text(
             "SELECT public.complete_document_from_cache("
             "CAST(:document_id AS uuid), CAST(:claim_token AS uuid))"
@@ -188,7 +210,8 @@ def complete_document_from_cache(connection: Connection, claim: Claim) -> uuid.U
 
 
 def record_processing_failure(connection: Connection, claim: Claim, error: str) -> None:
-    connection.execute(
+    _protocol_call(
+        connection,
         text(
             "SELECT public.record_processing_failure("
             "CAST(:document_id AS uuid), CAST(:claim_token AS uuid), :error)"

@@ -18,6 +18,17 @@ Per request, :class:`LearnerRouter` hands out learner sessions::
         stats = session.execute(select(func.get_course_stats(course_id))).all()
     cookie["lsn"] = request.read_after     # read-your-writes across requests too
 
+On SQLAlchemy's asyncio extension, :class:`AsyncLearnerRouter` does the same
+over ``async_sessionmaker`` factories (``make_async_engine``,
+``make_async_replica_engine``)::
+
+    router = AsyncLearnerRouter(async_sessionmaker(primary), async_sessionmaker(replica))
+    request = router.request(current_user.id, read_after=cookie.get("lsn"))
+    async with request.write() as session:
+        ...; await session.commit()
+    async with request.read() as session:
+        stats = (await session.execute(select(func.get_course_stats(course_id)))).all()
+
 Read-your-writes: after a write, :attr:`LearnerRequest.read_after` holds the
 primary's WAL position; :meth:`LearnerRequest.read` uses the replica only when
 its replay has reached it, and the primary (read-only) otherwise. Replication
@@ -28,14 +39,16 @@ docs/OPERATIONS.md.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
 
 from sqlalchemy import Connection, event, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
-from sensa_db.request_context import learner_session
+from sensa_db.request_context import async_learner_session, learner_session
 
 # Where the primary's WAL stands once a commit has returned (it is flushed).
 _PRIMARY_POSITION = text("SELECT CAST(pg_catalog.pg_current_wal_lsn() AS text)")
@@ -78,25 +91,53 @@ def replication_lag(connection: Connection) -> ReplicationLag:
     )
 
 
-@dataclass
-class LearnerRequest:
-    """One request's sessions for one learner; remembers its writes for read-your-writes."""
+FactoryT = TypeVar("FactoryT", sessionmaker[Session], async_sessionmaker[AsyncSession])
 
-    primary: sessionmaker[Session]
-    replica: sessionmaker[Session] | None
+
+def _watch_commits(session: Session) -> list[bool]:
+    """A list that gains an item at each commit of ``session``."""
+    committed: list[bool] = []
+    event.listen(session, "after_commit", lambda _: committed.append(True))
+    return committed
+
+
+def _read_only(session: Session) -> None:
+    session.connection(execution_options={"postgresql_readonly": True})
+
+
+@dataclass
+class _Request(Generic[FactoryT]):
+    """The read-your-writes rule, shared by the sync and the asyncio request: each step is
+    a function of a sync ``Session`` (an ``AsyncSession`` runs it through ``run_sync``)."""
+
+    primary: FactoryT
+    replica: FactoryT | None
     user_id: uuid.UUID
     read_after: str | None = None
+
+    def _after_write(self, session: Session, committed: list[bool]) -> None:
+        """Once the write committed, reads wait for the primary's WAL position."""
+        if committed:
+            self.read_after = session.scalar(_PRIMARY_POSITION)
+            session.rollback()
+
+    def _replayed(self, session: Session) -> bool:
+        """Whether the replica ``session`` is on has replayed this request's writes."""
+        return self.read_after is None or bool(
+            session.scalar(_REPLAYED, {"position": self.read_after})
+        )
+
+
+class LearnerRequest(_Request[sessionmaker[Session]]):
+    """One request's sessions for one learner; remembers its writes for read-your-writes."""
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A learner session on the primary; once it has committed, reads wait for the write."""
-        committed: list[bool] = []
         with learner_session(self.primary, self.user_id) as session:
-            event.listen(session, "after_commit", lambda _: committed.append(True))
+            committed = _watch_commits(session)
             yield session
-            if committed:
-                self.read_after = session.scalar(_PRIMARY_POSITION)
-                session.rollback()
+            self._after_write(session, committed)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -104,24 +145,76 @@ class LearnerRequest:
         writes (or there were none), else on the primary."""
         if self.replica is not None:
             with learner_session(self.replica, self.user_id) as session:
-                if self.read_after is None or session.scalar(
-                    _REPLAYED, {"position": self.read_after}
-                ):
+                if self._replayed(session):
                     yield session
                     return
         with learner_session(self.primary, self.user_id) as session:
-            session.connection(execution_options={"postgresql_readonly": True})
+            _read_only(session)
+            yield session
+
+
+class AsyncLearnerRequest(_Request[async_sessionmaker[AsyncSession]]):
+    """:class:`LearnerRequest` on SQLAlchemy's asyncio extension, with the same rule."""
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A learner session on the primary; once it has committed, reads wait for the write."""
+        async with async_learner_session(self.primary, self.user_id) as session:
+            committed = _watch_commits(session.sync_session)
+            yield session
+            await session.run_sync(self._after_write, committed)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only learner session: on the replica if it has replayed this request's
+        writes (or there were none), else on the primary."""
+        if self.replica is not None:
+            async with async_learner_session(self.replica, self.user_id) as session:
+                if await session.run_sync(self._replayed):
+                    yield session
+                    return
+        async with async_learner_session(self.primary, self.user_id) as session:
+            await session.run_sync(_read_only)
             yield session
 
 
 @dataclass(frozen=True)
-class LearnerRouter:
+class _Router(Generic[FactoryT]):
     """The process's session factories; ``replica`` None sends everything to the primary."""
 
-    primary: sessionmaker[Session]
-    replica: sessionmaker[Session] | None = None
+    primary: FactoryT
+    replica: FactoryT | None = None
+    # The factories it takes, and the router that takes the other kind.
+    _factory_type: ClassVar[type]
+    _other_router: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        for factory in (self.primary, self.replica):
+            if factory is not None and not isinstance(factory, self._factory_type):
+                raise TypeError(
+                    f"{type(self).__name__} takes {self._factory_type.__name__} factories,"
+                    f" not {type(factory).__name__}: use {self._other_router}"
+                )
+
+
+class LearnerRouter(_Router[sessionmaker[Session]]):
+    """Hands out :class:`LearnerRequest`s over ``sessionmaker`` factories."""
+
+    _factory_type = sessionmaker
+    _other_router = "AsyncLearnerRouter"
 
     def request(self, user_id: uuid.UUID, *, read_after: str | None = None) -> LearnerRequest:
         """Sessions for one request of ``user_id``; ``read_after`` carries an earlier
         request's :attr:`LearnerRequest.read_after` (a cookie, say)."""
         return LearnerRequest(self.primary, self.replica, user_id, read_after)
+
+
+class AsyncLearnerRouter(_Router[async_sessionmaker[AsyncSession]]):
+    """Hands out :class:`AsyncLearnerRequest`s over ``async_sessionmaker`` factories."""
+
+    _factory_type = async_sessionmaker
+    _other_router = "LearnerRouter"
+
+    def request(self, user_id: uuid.UUID, *, read_after: str | None = None) -> AsyncLearnerRequest:
+        """:meth:`LearnerRouter.request` for the asyncio extension."""
+        return AsyncLearnerRequest(self.primary, self.replica, user_id, read_after)

@@ -37,7 +37,11 @@ AUDIT_WRITER_ROLE = "sensa_audit_writer"
 # to document_claims, a document's status and the concept-map tables that the
 # worker itself does not hold.
 PIPELINE_ROLE = "sensa_pipeline"
-DEFINER_ROLES = (CONSENSUS_ROLE, AUDIT_WRITER_ROLE, PIPELINE_ROLE)
+# Owns schema_revision(), which tells any login the revision the database is at
+# (sensa_db.database.check_schema): may read alembic_version and the revision
+# columns of migrations_log, nothing else.
+REVISION_READER_ROLE = "sensa_revision_reader"
+DEFINER_ROLES = (CONSENSUS_ROLE, AUDIT_WRITER_ROLE, PIPELINE_ROLE, REVISION_READER_ROLE)
 
 # Owns the schema's tables, sequences, types and functions (but the definers):
 # cannot log in, create roles or create databases. The migrating login (the RDS
@@ -73,6 +77,7 @@ DEFINERS: Mapping[str, str] = {
         ),
         PIPELINE_ROLE,
     ),
+    "schema_revision(text)": REVISION_READER_ROLE,
 }
 DEFINER_SEARCH_PATH = "pg_catalog, pg_temp"
 INVOKER_SEARCH_PATH = "pg_catalog, public, pg_temp"
@@ -138,7 +143,9 @@ TABLES_WITHOUT_RLS: Mapping[str, str] = {
         "schema history, no learner data; written by the migrating role only and"
         " granted to no application role (admin_role may read it)"
     ),
-    "alembic_version": "Alembic's bookkeeping; granted to no role",
+    "alembic_version": (
+        "Alembic's bookkeeping; read only by sensa_revision_reader, inside schema_revision()"
+    ),
     "audit_log": (
         "written only by the SECURITY DEFINER audit trigger and append-only; no"
         " application role may read or write it (admin_role may read it)"
@@ -219,6 +226,10 @@ GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
         "user_annotations": frozenset({"SELECT"}) | _columns("UPDATE", "consensus_count")
     },
     AUDIT_WRITER_ROLE: {"audit_log": frozenset({"INSERT"})},
+    REVISION_READER_ROLE: {
+        "alembic_version": frozenset({"SELECT"}),
+        "migrations_log": _columns("SELECT", "migration_id", "revision", "direction"),
+    },
 }
 
 # Functions that not every login may call (EXECUTE is revoked from PUBLIC), and

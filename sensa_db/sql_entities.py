@@ -75,6 +75,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     ),
     "search and vectors": ("functions/search.sql", "functions/vectors.sql"),
     "audit log and timestamps (every table)": ("triggers/audit.sql", "triggers/timestamps.sql"),
+    "schema history (the revision the database is at)": ("functions/schema_history.sql",),
 }
 
 

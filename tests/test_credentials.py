@@ -290,6 +290,28 @@ def test_the_async_engine_signs_a_token_for_every_new_connection(
     _assert_fresh_tokens_for("sensa.abc.eu-west-1.rds.amazonaws.com", seen)
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        # Development's Aurora Serverless v2 writer (infra/, database_platform).
+        "sensa-dev-jd-postgres-cluster.cluster-abc.eu-west-1.rds.amazonaws.com",
+        # Production's RDS Proxy in front of the writer.
+        "sensa-prod-postgres.proxy-abc.eu-west-1.rds.amazonaws.com",
+    ],
+    ids=["aurora-cluster-endpoint", "rds-proxy-endpoint"],
+)
+def test_aurora_and_proxy_endpoints_get_tls_and_tokens_signed_for_them(
+    iam_environment: None, monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    monkeypatch.setenv("SENSA_DB_HOST", host)
+    engine = make_engine()
+    try:
+        seen = _connection_parameters(engine, lambda: engine.connect().close())
+    finally:
+        engine.dispose()
+    _assert_fresh_tokens_for(host, seen)
+
+
 def test_a_replica_endpoint_uses_the_same_iam_user_with_its_own_tokens(
     iam_environment: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

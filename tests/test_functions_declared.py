@@ -37,6 +37,7 @@ STABLE = {
     "find_duplicate_document",
     "get_content_consensus",
     "current_learner_id",
+    "schema_revision",
 }
 TRIGGER_FUNCTIONS = {
     "update_updated_at_column",

@@ -198,3 +198,16 @@ def test_verify_fails_when_the_log_and_alembic_version_disagree(
     assert f"FAIL {head}: alembic_version says applied but the latest migrations_log event" in (
         output
     )
+
+
+def test_verify_fails_where_nothing_is_applied(
+    empty_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An empty history vouches for nothing: the wrong database, or one never migrated."""
+    code, output = verify(empty_database, REPO_ROOT / "alembic.ini", capsys)
+    assert code == 1
+    database = make_url(empty_database).database
+    assert output.splitlines()[0] == (
+        f"FAIL (database): database {database!r} is unmigrated (no revision applied):"
+        " run `alembic upgrade head`"
+    )

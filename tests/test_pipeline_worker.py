@@ -287,4 +287,7 @@ def test_learners_cannot_run_the_protocol_or_read_what_it_stores(
     with denied_by_grant("document_claims"), app_connection.begin_nested():
         app_connection.execute(select(DocumentClaim.document_id))
     with refused(app_connection, "42501", message="permission denied for function claim_document"):
-        claim_document(app_connection, upload.document_id, WORKER, PIPELINE_VERSION)
+        app_connection.execute(
+            text("SELECT * FROM public.claim_document(:d, 'w', '1.4.0')"),
+            {"d": upload.document_id},
+        )

@@ -5,18 +5,26 @@ replayed, writes refused, replication lag, and the router's read-your-writes."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, delete, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from sensa_db.database import make_async_engine
 from sensa_db.models import Course
-from sensa_db.replicas import LearnerRouter, NotAReplicaError, replication_lag
+from sensa_db.replicas import (
+    AsyncLearnerRouter,
+    LearnerRouter,
+    NotAReplicaError,
+    replication_lag,
+)
 from sensa_db.request_context import learner_session
 from sensa_db.security import ADMIN_ROLE, APP_ROLE, WORKER_ROLE
 from tests.factories import EMBEDDING, sha256_of
@@ -44,18 +52,18 @@ LEARNER_CALLS: dict[str, str] = {
     "get_learning_statistics": "SELECT * FROM get_learning_statistics(:user)",
     "get_learner_streak": "SELECT * FROM get_learner_streak(:user)",
     "get_feedback_summary": "SELECT * FROM get_feedback_summary(:course)",
+    "check_search_arguments": "SELECT check_search_arguments('Cell', 20)",
 }
-# The pipeline's read-only calls, each as a role that may make it: consensus
-# reads every learner's rows, the validators belong to the worker's protocol.
+# The other read-only calls, each as a role that may make it: consensus reads
+# every learner's rows, and an application checks the schema's revision at start-up.
 PIPELINE_CALLS: dict[str, tuple[str, str]] = {
+    "schema_revision": (APP_ROLE, "SELECT * FROM schema_revision('0')"),
     "get_pending_consensus": (ADMIN_ROLE, "SELECT * FROM get_pending_consensus(1)"),
     "get_content_consensus": (WORKER_ROLE, "SELECT * FROM get_content_consensus(1)"),
-    "check_claim_arguments": (WORKER_ROLE, "SELECT check_claim_arguments('w1', '1.4.0', 60)"),
-    "check_pipeline_result_shape": (
-        WORKER_ROLE,
-        """SELECT check_pipeline_result_shape('{}', '[{"chapter_number": 1, "title": "Cells"}]')""",
-    ),
 }
+# The protocol's validators run only inside its definers, which write: never on a
+# replica, and no login may call them.
+PROTOCOL_HELPERS = {"check_claim_arguments", "check_pipeline_result_shape"}
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +112,7 @@ def _call(engine: Engine, learner: SeededLearner, sql: str) -> list[tuple[Any, .
 
 
 def test_the_list_covers_every_read_only_function() -> None:
-    assert set(LEARNER_CALLS) | set(PIPELINE_CALLS) == (STABLE | IMMUTABLE)
+    assert set(LEARNER_CALLS) | set(PIPELINE_CALLS) | PROTOCOL_HELPERS == (STABLE | IMMUTABLE)
 
 
 @pytest.mark.parametrize("name", sorted(LEARNER_CALLS))
@@ -209,3 +217,86 @@ def test_the_router_reads_its_own_writes(
     with primary.begin() as conn:  # leave the module's data as it was
         conn.execute(text("SELECT set_current_user_id(:u)"), {"u": first.user_id})
         conn.execute(text("DELETE FROM courses WHERE name = :n"), {"n": name})
+
+
+@pytest.fixture
+def async_factories(
+    pg_server: PostgresServer, replicated: tuple[str, SeededLearner, SeededLearner]
+) -> tuple[str, str]:
+    """URLs of sensa_app on the primary and on the standby, for engines made inside a loop."""
+    dbname = replicated[0]
+    return (
+        as_login(pg_server.url(dbname), APP_ROLE),
+        as_login(pg_server.standby().url(dbname), APP_ROLE),
+    )
+
+
+async def _on_replica_async(session: AsyncSession) -> bool:
+    return bool(await session.scalar(text("SELECT pg_is_in_recovery()")))
+
+
+def test_the_async_router_reads_from_the_replica_unless_it_lags_behind_a_write(
+    async_factories: tuple[str, str], replicated: tuple[str, SeededLearner, SeededLearner]
+) -> None:
+    _, first, _ = replicated
+
+    async def scenario() -> None:
+        primary, standby = (make_async_engine(url, poolclass=NullPool) for url in async_factories)
+        router = AsyncLearnerRouter(async_sessionmaker(primary), async_sessionmaker(standby))
+        try:
+            async with router.request(first.user_id).read() as session:
+                assert await _on_replica_async(session)
+                assert set(await session.scalars(select(Course.course_id))) == {first.course_id}
+            behind = router.request(first.user_id, read_after="FFFFFFFF/0")
+            async with behind.read() as session:
+                assert not await _on_replica_async(session)
+                session.add(Course(user_id=first.user_id, name="Written in a read"))
+                with pytest.raises(DBAPIError) as caught:
+                    await session.flush()
+                assert sqlstate(caught.value) == READ_ONLY_IN_A_TRANSACTION
+        finally:
+            await primary.dispose()
+            await standby.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_the_async_router_reads_its_own_writes(
+    async_factories: tuple[str, str], replicated: tuple[str, SeededLearner, SeededLearner]
+) -> None:
+    _, first, _ = replicated
+    name = f"Written {uuid.uuid4()}"
+
+    async def scenario() -> None:
+        primary, standby = (make_async_engine(url, poolclass=NullPool) for url in async_factories)
+        router = AsyncLearnerRouter(async_sessionmaker(primary), async_sessionmaker(standby))
+        request = router.request(first.user_id)
+        try:
+            async with request.write() as session:
+                session.add(Course(user_id=first.user_id, name=name))
+                await session.commit()
+            assert request.read_after is not None
+            async with request.read() as session:
+                found = await session.scalar(select(Course.name).where(Course.name == name))
+                assert found == name
+            # The next request carries the position, as a cookie would.
+            carried = router.request(first.user_id, read_after=request.read_after)
+            async with carried.read() as session:
+                found = await session.scalar(select(Course.name).where(Course.name == name))
+                assert found == name
+            async with request.write() as session:  # leave the module's data as it was
+                await session.execute(delete(Course).where(Course.name == name))
+                await session.commit()
+        finally:
+            await primary.dispose()
+            await standby.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_each_router_refuses_the_other_kind_of_factory(engines: tuple[Engine, Engine]) -> None:
+    primary, _ = engines
+    with pytest.raises(TypeError, match="use AsyncLearnerRouter"):
+        LearnerRouter(async_sessionmaker())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="use LearnerRouter"):
+        AsyncLearnerRouter(async_sessionmaker(), sessionmaker(primary))  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ columns and answers):
   through the new check_similarity_search().
 
 Revision ID: aaa09ac4419e
-Revises: 6c2dc9f986ab
+Revises: b17d6128de9c
 Create Date: 2026-12-07 18:08:51.683498+00:00
 
 """
@@ -31,7 +31,7 @@ from alembic import op
 from alembic_utils.pg_function import PGFunction
 
 revision: str = "aaa09ac4419e"
-down_revision: str | Sequence[str] | None = "6c2dc9f986ab"
+down_revision: str | Sequence[str] | None = "b17d6128de9c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,9 +1,19 @@
 # A developer's own, cost-optimised copy of the platform: single-AZ database
-# without deletion protection, one NAT gateway, one Redis node, one task per
-# service, a week of logs. Production differs only in the arguments below.
+# (or Aurora Serverless v2 that pauses while idle, database_platform) without
+# deletion protection, one NAT gateway, one Redis node, one task per service,
+# a week of logs. Production differs only in the arguments below.
+#
+# No RDS Proxy here: one API task, one worker and at most ten upload-intake
+# functions open a few dozen connections at most, far below max_connections,
+# so the proxy's pooling buys nothing; it would cost about as much as the
+# database itself (it is billed per vCPU of the instance, and a minimum of 8
+# ACUs in front of Aurora Serverless v2), and it keeps an Aurora writer from
+# ever pausing. The package runs unchanged behind it or without it: it sends
+# nothing that pins (tests/test_rds_proxy_pinning.py).
 
 module "platform" {
   #checkov:skip=CKV_AWS_157:Development runs a single-AZ database by design (cost); Production is Multi-AZ.
+  #checkov:skip=CKV_AWS_139:Development's Aurora option is disposable like its instance and torn down with `terraform destroy`; Production has deletion protection.
   #checkov:skip=CKV_AWS_293:Development databases are disposable and torn down with `terraform destroy`; Production has deletion protection.
   #checkov:skip=CKV_AWS_150:Development load balancers are torn down with the environment; Production has deletion protection.
   #checkov:skip=CKV2_AWS_50:Development runs one Redis node, so there is no replica to fail over to (cost); Production is Multi-AZ with automatic failover.
@@ -26,6 +36,7 @@ module "platform" {
   db_final_snapshot_on_destroy = false
   db_read_replica_count        = 0
   deletion_protection          = false
+  db_platform                  = var.database_platform
 
   redis_node_type = "cache.t4g.micro"
   redis_multi_az  = false

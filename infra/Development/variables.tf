@@ -36,6 +36,12 @@ variable "vpc_cidr" {
   default     = "10.1.0.0/16"
 }
 
+variable "database_platform" {
+  description = "\"rds-instance\" (a db.t4g.medium RDS instance, billed every hour) or \"aurora-serverless-v2\" (Aurora PostgreSQL Serverless v2 that pauses after 30 minutes without a connection and costs only its storage while paused; the first connection after a pause waits about 15 s). Switching replaces the database: its data is not carried over."
+  type        = string
+  default     = "rds-instance"
+}
+
 variable "image_tag" {
   description = "Tag of the api, worker and upload-intake images to run (pushed to this environment's ECR repositories)."
   type        = string

@@ -22,6 +22,9 @@ module "platform" {
   db_final_snapshot_on_destroy = true
   db_read_replica_count        = 1
   deletion_protection          = true
+  # The API's tasks, the workers and upload-intake reach the writer through
+  # RDS Proxy (docs/OPERATIONS.md, "Connection poolers").
+  db_proxy_enabled = true
 
   redis_node_type = "cache.m7g.large"
   redis_multi_az  = true

@@ -2,17 +2,17 @@
 # ARNs are given here, never from Terraform.
 
 output "rds_endpoint" {
-  description = "host:port of the PostgreSQL primary."
+  description = "host:port of the PostgreSQL writer."
   value       = module.platform.db_endpoint
 }
 
 output "rds_address" {
-  description = "Host name of the PostgreSQL primary (SENSA_DB_HOST for migrations)."
+  description = "Host name of the PostgreSQL writer (SENSA_DB_HOST for migrations)."
   value       = module.platform.db_address
 }
 
 output "rds_port" {
-  description = "Port of the PostgreSQL primary."
+  description = "Port of the PostgreSQL writer."
   value       = module.platform.db_port
 }
 
@@ -29,6 +29,16 @@ output "rds_master_username" {
 output "rds_master_secret_arn" {
   description = "ARN of the Secrets Manager secret with the master user's credentials (SENSA_DB_SECRET_ID)."
   value       = module.platform.db_master_secret_arn
+}
+
+output "rds_proxy_endpoint" {
+  description = "Host name of RDS Proxy in front of the writer (null without one): SENSA_DB_HOST of the services."
+  value       = module.platform.db_proxy_endpoint
+}
+
+output "database_logins" {
+  description = "Database login of each service (IAM authentication), to create once as the owner."
+  value       = module.platform.db_service_logins
 }
 
 output "rds_replica_endpoints" {
@@ -76,14 +86,14 @@ output "private_subnet_ids" {
   value       = module.platform.private_subnet_ids
 }
 
-output "worker_security_group_id" {
-  description = "Security group of the worker tasks, for one-off tasks such as migrations."
-  value       = module.platform.worker_security_group_id
+output "migration_security_group_id" {
+  description = "Security group of the one-off migration task."
+  value       = module.platform.migration_security_group_id
 }
 
-output "worker_task_definition_family" {
-  description = "Task definition family of the worker, for one-off tasks such as migrations."
-  value       = module.platform.worker_task_definition_family
+output "migration_task_definition_family" {
+  description = "Task definition family of the one-off migration task (alembic upgrade head)."
+  value       = module.platform.migration_task_definition_family
 }
 
 output "ecs_cluster_name" {

@@ -14,6 +14,17 @@ import pytest
 from tests.infra.configuration import BOOTSTRAP, ENVIRONMENTS, INFRA, REPO_ROOT
 
 CHECKOV_TIMEOUT_SECONDS = 300
+OPTIONS = Path(__file__).resolve().parent / "options"
+# Every configuration checkov scans: a root with its defaults, and a root with
+# an option's variable file (an option's resources exist only when chosen).
+SCANS: dict[str, tuple[Path, tuple[Path, ...]]] = {
+    **{name: (INFRA / name, ()) for name in ENVIRONMENTS},
+    "Development (aurora-serverless-v2)": (
+        INFRA / "Development",
+        (OPTIONS / "development-aurora-serverless-v2.tfvars",),
+    ),
+    BOOTSTRAP.name: (BOOTSTRAP, ()),
+}
 
 
 @dataclass(frozen=True)
@@ -53,15 +64,15 @@ def _offline_environment() -> dict[str, str]:
 
 
 def scan_roots() -> dict[str, CheckovReport]:
-    """One checkov scan per root directory (run side by side), keyed by its name."""
+    """One checkov scan per entry of SCANS (run side by side), keyed like it."""
     binary = checkov_binary()
-    roots = [INFRA / name for name in ENVIRONMENTS] + [BOOTSTRAP]
     scans = {
-        root.name: subprocess.Popen(
+        name: subprocess.Popen(
             [
                 str(binary),
                 "--directory",
                 str(root),
+                *[argument for var_file in var_files for argument in ("--var-file", str(var_file))],
                 "--framework",
                 "terraform",
                 "--skip-download",
@@ -73,7 +84,7 @@ def scan_roots() -> dict[str, CheckovReport]:
             text=True,
             env=_offline_environment(),
         )
-        for root in roots
+        for name, (root, var_files) in SCANS.items()
     }
     reports = {}
     for name, scan in scans.items():
@@ -90,7 +101,7 @@ def scan_roots() -> dict[str, CheckovReport]:
         (report,) = parsed if isinstance(parsed, list) else [parsed]
         results = report.get("results", {})
         reports[name] = CheckovReport(
-            directory=INFRA / name,
+            directory=SCANS[name][0],
             summary=report["summary"],
             failed=results.get("failed_checks", []),
             skipped=results.get("skipped_checks", []),

@@ -84,6 +84,14 @@ def test_bootstrap_protects_what_it_creates() -> None:
         r"terraform destroy",
         r"pgvector 0\.8\.2",
         r"SELECT extversion FROM pg_extension WHERE extname = 'vector'",
+        r"ALTER EXTENSION vector UPDATE",
+        r"## RDS Proxy \(Production\)",
+        r"\*\*Readers are reached directly\.\*\*",
+        r"\*\*Development has no proxy\.\*\*",
+        r"## Development's database: RDS instance or Aurora Serverless v2",
+        r"\*\*Resuming takes about 15 seconds\*\*",
+        r"\*\*What keeps it awake\*\*",
+        r"\| Database \| db\.t4g\.medium \+ 50 GiB ≈ \$53; or Aurora Serverless v2",
     ],
 )
 def test_readme_covers(topic: str) -> None:

@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from tests.infra.configuration import platform_argument, platform_call, platform_module
+from tests.infra.configuration import (
+    environment,
+    platform_argument,
+    platform_call,
+    platform_module,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -28,6 +33,9 @@ ENVIRONMENT_DIFFERENCES: list[tuple[str, Any, Any]] = [
     ("db_backup_retention_days", 7, 30),
     ("db_final_snapshot_on_destroy", False, True),
     ("db_read_replica_count", 0, 1),
+    # RDS Proxy in front of Production's writer; Development's few connections
+    # need none, and a proxy would keep an Aurora writer from pausing.
+    ("db_proxy_enabled", False, True),
     ("redis_node_type", "cache.t4g.micro", "cache.m7g.large"),
     ("redis_multi_az", False, True),
     ("api_task_count", {"min": 1, "max": 1}, {"min": 2, "max": 10}),
@@ -45,6 +53,33 @@ ENVIRONMENT_DIFFERENCES: list[tuple[str, Any, Any]] = [
     # Optional in Development; Production has no default and requires one.
     ("alert_email_addresses", [], "${var.alert_email_addresses}"),
 ]
+
+
+# Choices a developer makes in their own copy: a Development variable passed to
+# a module argument, with its default, its other values, and what Production runs.
+DEVELOPMENT_OPTIONS: list[tuple[str, str, Any, list[Any], Any]] = [
+    # (module argument, Development variable, default, other values, Production)
+    ("db_platform", "database_platform", "rds-instance", ["aurora-serverless-v2"], "rds-instance"),
+]
+
+
+@pytest.mark.parametrize(
+    ("argument", "variable", "default", "others", "production"),
+    DEVELOPMENT_OPTIONS,
+    ids=[row[0] for row in DEVELOPMENT_OPTIONS],
+)
+def test_development_option(
+    argument: str, variable: str, default: Any, others: list[Any], production: Any
+) -> None:
+    assert platform_call("Development")[argument] == f"${{var.{variable}}}"
+    assert environment("Development").variables[variable]["default"] == default
+    assert platform_argument("Production", argument) == production
+    # The module accepts each value, and the default is Production's: an
+    # option is a difference only once a developer chooses it.
+    accepted = platform_module().variables[argument]["validation"][0]["condition"]
+    for value in (default, *others):
+        assert f'"{value}"' in accepted
+    assert platform_argument("Development", argument) == production
 
 
 @pytest.mark.parametrize(

@@ -87,8 +87,11 @@ def test_secret_arns_are_published_for_the_application(environment_name: str) ->
     outputs = environment(environment_name).outputs
     assert outputs["rds_master_secret_arn"]["value"] == "${module.platform.db_master_secret_arn}"
     assert platform_module().outputs["db_master_secret_arn"]["value"] == (
-        "${aws_db_instance.primary.master_user_secret[0].secret_arn}"
+        "${local.db_writer.secret_arn}"
     )
+    writer = platform_module().locals["db_writer"]
+    assert "aws_rds_cluster.aurora[0].master_user_secret[0].secret_arn" in writer
+    assert "aws_db_instance.primary[0].master_user_secret[0].secret_arn" in writer
     assert outputs["redis_auth_secret_arn"]["value"] == "${module.platform.redis_auth_secret_arn}"
 
 

@@ -16,26 +16,43 @@ from tests.infra.configuration import (
 pytestmark = pytest.mark.infra
 
 
-def parameter_group() -> dict[str, str]:
-    group = platform_module().resource("aws_db_parameter_group", "postgres15")
-    assert group["family"] == "postgres15"
+def parameters(kind: str, name: str) -> dict[str, str]:
+    group = platform_module().resource(kind, name)
     return {parameter["name"]: parameter["value"] for parameter in group["parameter"]}
+
+
+def parameter_group() -> dict[str, str]:
+    assert platform_module().resource("aws_db_parameter_group", "postgres15")["family"] == (
+        "postgres15"
+    )
+    return parameters("aws_db_parameter_group", "postgres15")
+
+
+SERIAL_BUILDS_UNLESS_SAFE = '${local.pgvector_parallel_builds_safe ? "2" : "0"}'
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
     [
         ("log_min_duration_statement", "1000"),
+        ("log_statement", "ddl"),
         ("rds.force_ssl", "1"),
+        ("shared_preload_libraries", "pg_stat_statements"),
+        ("max_parallel_maintenance_workers", SERIAL_BUILDS_UNLESS_SAFE),
+        ("max_connections", "${tostring(var.db_max_connections)}"),
     ],
 )
 def test_parameter_group_setting(name: str, value: str) -> None:
     assert parameter_group()[name] == value
 
 
-def test_hnsw_builds_may_use_parallel_workers() -> None:
-    """pgvector >= 0.8.2 builds HNSW indexes in parallel safely: no serial-build workaround."""
-    assert "max_parallel_maintenance_workers" not in parameter_group()
+def test_aurora_runs_the_instances_engine_settings() -> None:
+    """The Aurora cluster's parameter group and the RDS instance's are the same settings;
+    max_connections, an instance setting in Aurora, is in the Aurora instances' group."""
+    cluster = parameters("aws_rds_cluster_parameter_group", "aurora_postgres15")
+    instances = parameters("aws_db_parameter_group", "aurora_postgres15")
+    assert cluster == {k: v for k, v in parameter_group().items() if k != "max_connections"}
+    assert instances == {"max_connections": parameter_group()["max_connections"]}
 
 
 def test_database_instance_security_and_observability() -> None:
@@ -53,7 +70,8 @@ def test_database_instance_security_and_observability() -> None:
     assert platform_module().locals["db_monitoring_interval_seconds"] > 0
     assert "postgresql" in platform_module().locals["db_log_exports"]
     assert primary["publicly_accessible"] is False
-    assert primary["parameter_group_name"] == "${aws_db_parameter_group.postgres15.name}"
+    assert primary["parameter_group_name"] == "${aws_db_parameter_group.postgres15[0].name}"
+    assert primary["count"] == "${local.aurora ? 0 : 1}"
     assert primary["multi_az"] == "${var.db_multi_az}"
     assert primary["backup_retention_period"] == "${var.db_backup_retention_days}"
     assert primary["deletion_protection"] == "${var.deletion_protection}"
@@ -73,8 +91,11 @@ def test_development_database_storage() -> None:
 
 def test_read_replica_matches_the_primary() -> None:
     replica = platform_module().resource("aws_db_instance", "replica")
-    assert replica["count"] == "${var.db_read_replica_count}"
-    assert replica["replicate_source_db"] == "${aws_db_instance.primary.identifier}"
+    assert replica["count"] == "${local.db_replica_count}"
+    assert platform_module().locals["db_replica_count"] == (
+        "${local.aurora ? 0 : var.db_read_replica_count}"
+    )
+    assert replica["replicate_source_db"] == "${aws_db_instance.primary[0].identifier}"
     assert replica["instance_class"] == "${var.db_instance_class}"
     assert replica["storage_encrypted"] is True
 
@@ -155,30 +176,31 @@ def test_every_queue_is_encrypted_and_work_has_a_dead_letter_queue() -> None:
     assert 'aws_sqs_queue.this["processing-dlq"].arn' in redrive
 
 
-def test_api_task_role_reads_uploads_and_the_database_secret_and_nothing_else() -> None:
+def test_api_task_role_reads_uploads_and_connects_as_its_login_and_nothing_else() -> None:
     document = platform_module().data_sources[("aws_iam_policy_document", "api_task")]
     granted = {
         (action, resource)
         for statement in document["statement"]
         for action in statement["actions"]
-        for resource in statement["resources"]
+        # A list of ARNs, or one expression that is the list.
+        for resource in (
+            [statement["resources"]]
+            if isinstance(statement["resources"], str)
+            else statement["resources"]
+        )
     }
     uploads = '${aws_s3_bucket.data["uploads"].arn}'
-    secret = "${aws_db_instance.primary.master_user_secret[0].secret_arn}"
     assert granted == {
         ("s3:GetObject", f"{uploads}/*"),
         ("s3:ListBucket", uploads),
-        ("secretsmanager:GetSecretValue", secret),
+        ("rds-db:connect", '${local.db_connect_arns["api"]}'),
         # Only as a consequence of those reads: the condition below says so.
         ("kms:Decrypt", "${local.kms_key_arn}"),
     }
     (decrypt,) = [s for s in document["statement"] if s["actions"] == ["kms:Decrypt"]]
     (condition,) = decrypt["condition"]
     assert condition["variable"] == "kms:ViaService"
-    assert sorted(condition["values"]) == [
-        "s3.${var.aws_region}.amazonaws.com",
-        "secretsmanager.${var.aws_region}.amazonaws.com",
-    ]
+    assert sorted(condition["values"]) == ["s3.${var.aws_region}.amazonaws.com"]
 
 
 def test_services_have_separate_execution_and_task_roles() -> None:
@@ -237,6 +259,8 @@ def test_every_environment_alarms_on_the_required_metrics() -> None:
         ("AWS/ECS", "CPUUtilization"): ("GreaterThanThreshold", "80"),
         ("AWS/ECS", "MemoryUtilization"): ("GreaterThanThreshold", "80"),
         ("ECS/ContainerInsights", "RunningTaskCount"): ("LessThanThreshold", "settings.count.min"),
+        ("AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned"): ("GreaterThanThreshold", "0"),
+        ("AWS/RDS", "DatabaseConnectionsBorrowLatency"): ("GreaterThanThreshold", "100000"),
     }
     assert module.locals["gib"] == "${1024 * 1024 * 1024}"
 

@@ -23,7 +23,14 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
-from sensa_db.security import ADMIN_ROLE, APP_ROLE, DATABASE_TEMPORARY, DEFINERS, WORKER_ROLE
+from sensa_db.security import (
+    ADMIN_ROLE,
+    APP_ROLE,
+    DATABASE_TEMPORARY,
+    DEFINERS,
+    LOGIN_ROLES,
+    WORKER_ROLE,
+)
 from tests.pipeline_world import PIPELINE_VERSION, pipeline_output
 from tests.rls import INSUFFICIENT_PRIVILEGE, TEST_LOGINS
 from tests.security.attacker import Attacker, attacker
@@ -116,6 +123,10 @@ def record_failure(attack: Attacker, world: World) -> None:
     )
 
 
+def schema_revision(attack: Attacker, world: World) -> None:
+    attack.execute("SELECT * FROM public.schema_revision('0')")
+
+
 @dataclass(frozen=True)
 class Path:
     definer: str
@@ -135,6 +146,7 @@ PATHS = [
     Path("record_pipeline_result(uuid,uuid,jsonb,jsonb,text,vector)", WORKER_ROLE, record_result),
     Path("complete_document_from_cache(uuid,uuid)", WORKER_ROLE, complete_from_cache),
     Path("record_processing_failure(uuid,uuid,text)", WORKER_ROLE, record_failure),
+    *(Path("schema_revision(text)", role, schema_revision) for role in LOGIN_ROLES),
 ]
 
 

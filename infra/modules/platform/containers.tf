@@ -77,18 +77,28 @@ resource "aws_ecs_cluster" "main" {
 }
 
 locals {
-  # Connection settings every task gets. The RDS-managed secret holds only
-  # the user name and password, so host, port and database travel as the
-  # SENSA_DB_* variables sensa_db.database reads beside it.
-  database_environment = {
-    SENSA_DB_SECRET_ID = aws_db_instance.primary.master_user_secret[0].secret_arn
-    SENSA_DB_HOST      = aws_db_instance.primary.address
-    SENSA_DB_PORT      = tostring(aws_db_instance.primary.port)
-    SENSA_DB_NAME      = aws_db_instance.primary.db_name
-    # The images carry Amazon RDS's CA bundle at this path.
+  # How the API, the worker and upload-intake reach PostgreSQL: an RDS IAM
+  # token for their own login (sensa_db.database, SENSA_DB_IAM_AUTH), signed
+  # for RDS Proxy's endpoint when there is one, else the writer's. No task
+  # holds a password. The images carry, at SENSA_DB_SSLROOTCERT, Amazon RDS's
+  # CA bundle (the instances' certificates) with the Amazon Trust Services
+  # roots appended (RDS Proxy presents a certificate from ACM).
+  database_connection = {
+    SENSA_DB_IAM_AUTH    = "1"
+    SENSA_DB_HOST        = local.db_service_endpoint.address
+    SENSA_DB_PORT        = "5432"
+    SENSA_DB_NAME        = local.db_writer.name
     SENSA_DB_SSLMODE     = "verify-full"
     SENSA_DB_SSLROOTCERT = "/etc/ssl/certs/rds-global-bundle.pem"
   }
+
+  database_environment = {
+    for service, login in local.db_logins : service => merge(local.database_connection, { SENSA_DB_USER = login.user })
+  }
+
+  # The API reads from the first replica, straight at its endpoint (a proxy
+  # fronts the writer only), with a token signed for it (sensa_db.replicas).
+  database_replica_environment = local.db_replica_count > 0 ? { SENSA_DB_REPLICA_HOST = aws_db_instance.replica[0].address } : {}
 
   redis_environment = {
     REDIS_HOST = aws_elasticache_replication_group.main.primary_endpoint_address
@@ -101,7 +111,9 @@ locals {
       size          = var.api_task_size
       count         = var.api_task_count
       port_mappings = [{ containerPort = var.api_container_port, protocol = "tcp" }]
-      environment = merge(local.database_environment, local.redis_environment, {
+      environment = merge(local.database_environment["api"], local.database_replica_environment, local.redis_environment, {
+        # The region IAM tokens are signed for (Lambda sets its own).
+        AWS_REGION        = var.aws_region
         SENSA_ENVIRONMENT = var.environment
         UPLOADS_BUCKET    = aws_s3_bucket.data["uploads"].id
       })
@@ -110,7 +122,8 @@ locals {
       size          = var.worker_task_size
       count         = var.worker_task_count
       port_mappings = []
-      environment = merge(local.database_environment, local.redis_environment, {
+      environment = merge(local.database_environment["worker"], local.redis_environment, {
+        AWS_REGION           = var.aws_region
         SENSA_ENVIRONMENT    = var.environment
         UPLOADS_BUCKET       = aws_s3_bucket.data["uploads"].id
         ARTIFACTS_BUCKET     = aws_s3_bucket.data["artifacts"].id
@@ -443,9 +456,9 @@ data "aws_iam_policy_document" "api_task" {
   }
 
   statement {
-    sid       = "ReadDatabaseSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_db_instance.primary.master_user_secret[0].secret_arn]
+    sid       = "ConnectToTheDatabaseAsItsLogin"
+    actions   = ["rds-db:connect"]
+    resources = local.db_connect_arns["api"]
   }
 
   statement {
@@ -456,7 +469,7 @@ data "aws_iam_policy_document" "api_task" {
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["s3.${var.aws_region}.amazonaws.com", "secretsmanager.${var.aws_region}.amazonaws.com"]
+      values   = ["s3.${var.aws_region}.amazonaws.com"]
     }
   }
 }
@@ -489,9 +502,9 @@ data "aws_iam_policy_document" "worker_task" {
   }
 
   statement {
-    sid       = "ReadDatabaseSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_db_instance.primary.master_user_secret[0].secret_arn]
+    sid       = "ConnectToTheDatabaseAsItsLogin"
+    actions   = ["rds-db:connect"]
+    resources = local.db_connect_arns["worker"]
   }
 
   statement {
@@ -505,7 +518,6 @@ data "aws_iam_policy_document" "worker_task" {
       values = [
         "s3.${var.aws_region}.amazonaws.com",
         "sqs.${var.aws_region}.amazonaws.com",
-        "secretsmanager.${var.aws_region}.amazonaws.com",
       ]
     }
   }

@@ -5,7 +5,7 @@
 
 resource "aws_iam_role" "upload_intake" {
   name        = "${var.name_prefix}-upload-intake"
-  description = "upload-intake Lambda: reads the new upload, the database secret, enqueues processing"
+  description = "upload-intake Lambda: reads the new upload, connects to the database as its login, enqueues processing"
 
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
@@ -37,9 +37,9 @@ data "aws_iam_policy_document" "upload_intake" {
   }
 
   statement {
-    sid       = "ReadDatabaseSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_db_instance.primary.master_user_secret[0].secret_arn]
+    sid       = "ConnectToTheDatabaseAsItsLogin"
+    actions   = ["rds-db:connect"]
+    resources = local.db_connect_arns["upload_intake"]
   }
 
   statement {
@@ -59,7 +59,6 @@ data "aws_iam_policy_document" "upload_intake" {
       values = [
         "s3.${var.aws_region}.amazonaws.com",
         "sqs.${var.aws_region}.amazonaws.com",
-        "secretsmanager.${var.aws_region}.amazonaws.com",
       ]
     }
   }
@@ -119,7 +118,7 @@ resource "aws_lambda_function" "upload_intake" {
   }
 
   environment {
-    variables = merge(local.database_environment, {
+    variables = merge(local.database_environment["upload_intake"], {
       SENSA_ENVIRONMENT    = var.environment
       PROCESSING_QUEUE_URL = aws_sqs_queue.this["processing"].url
     })

@@ -6,8 +6,17 @@
 locals {
   db_instance_identifiers = concat(
     [local.db_identifier],
-    [for index in range(var.db_read_replica_count) : "${local.db_identifier}-replica-${index + 1}"],
+    [for index in range(local.db_replica_count) : "${local.db_identifier}-replica-${index + 1}"],
   )
+
+  # Where RDS writes each exported log: per instance, or per Aurora cluster.
+  db_log_groups = local.aurora ? {
+    for log in local.aurora_log_exports : "rds_cluster_${log}" => "/aws/rds/cluster/${local.db_identifier}-cluster/${log}"
+    } : merge([
+      for identifier in local.db_instance_identifiers : {
+        for log in local.db_log_exports : "rds_${identifier}_${log}" => "/aws/rds/instance/${identifier}/${log}"
+      }
+  ]...)
 
   log_group_names = merge(
     {
@@ -17,11 +26,8 @@ locals {
       api_gateway    = "/aws/apigateway/${var.name_prefix}/access"
       redis_slow_log = "/aws/elasticache/${var.name_prefix}/slow-log"
     },
-    merge([
-      for identifier in local.db_instance_identifiers : {
-        for log in local.db_log_exports : "rds_${identifier}_${log}" => "/aws/rds/instance/${identifier}/${log}"
-      }
-    ]...),
+    local.db_log_groups,
+    var.db_proxy_enabled ? { db_proxy = "/aws/rds/proxy/${local.db_proxy_name}" } : {},
   )
 }
 
@@ -64,7 +70,7 @@ locals {
         description = "PostgreSQL primary CPU above 80% for 15 minutes"
         namespace   = "AWS/RDS"
         metric      = "CPUUtilization"
-        dimensions  = { DBInstanceIdentifier = aws_db_instance.primary.identifier }
+        dimensions  = { DBInstanceIdentifier = local.db_identifier }
         statistic   = "Average"
         comparison  = "GreaterThanThreshold"
         threshold   = 80
@@ -73,11 +79,14 @@ locals {
         description = "PostgreSQL connections above 80% of max_connections (${var.db_max_connections})"
         namespace   = "AWS/RDS"
         metric      = "DatabaseConnections"
-        dimensions  = { DBInstanceIdentifier = aws_db_instance.primary.identifier }
+        dimensions  = { DBInstanceIdentifier = local.db_identifier }
         statistic   = "Maximum"
         comparison  = "GreaterThanThreshold"
         threshold   = floor(var.db_max_connections * 0.8)
       }
+    },
+    # Aurora's storage grows by itself and has no free-space metric.
+    local.aurora ? {} : {
       # Relative to the initial allocation: storage autoscaling adds space
       # when less than 10% is free, so this warns well before and keeps
       # warning if autoscaling has reached its ceiling.
@@ -85,7 +94,7 @@ locals {
         description = "PostgreSQL free storage below 20% of the ${var.db_allocated_storage_gb} GiB allocated"
         namespace   = "AWS/RDS"
         metric      = "FreeStorageSpace"
-        dimensions  = { DBInstanceIdentifier = aws_db_instance.primary.identifier }
+        dimensions  = { DBInstanceIdentifier = local.db_identifier }
         statistic   = "Minimum"
         comparison  = "LessThanThreshold"
         threshold   = var.db_allocated_storage_gb * local.gib * 0.2
@@ -102,6 +111,31 @@ locals {
         threshold   = 30
       }
     },
+    # RDS Proxy: a pinned session holds a database connection until its client
+    # disconnects. The package pins none (docs/OPERATIONS.md); the proxy's log
+    # names the statement that did. Borrow latency is how long clients waited
+    # for a pooled connection, in microseconds: a tenth of a second on average
+    # means the pool is exhausted or the writer is failing over.
+    var.db_proxy_enabled ? {
+      db_proxy_sessions_pinned = {
+        description = "RDS Proxy holds pinned database connections: a client sent a statement that pins its session"
+        namespace   = "AWS/RDS"
+        metric      = "DatabaseConnectionsCurrentlySessionPinned"
+        dimensions  = { ProxyName = local.db_proxy_name }
+        statistic   = "Maximum"
+        comparison  = "GreaterThanThreshold"
+        threshold   = 0
+      }
+      db_proxy_borrow_latency_high = {
+        description = "RDS Proxy clients waited over 100 ms on average for a pooled database connection"
+        namespace   = "AWS/RDS"
+        metric      = "DatabaseConnectionsBorrowLatency"
+        dimensions  = { ProxyName = local.db_proxy_name }
+        statistic   = "Average"
+        comparison  = "GreaterThanThreshold"
+        threshold   = 100000
+      }
+    } : {},
     merge([
       for index, member_id in local.redis_member_ids : {
         "redis_${index + 1}_engine_cpu_high" = {
@@ -255,8 +289,8 @@ locals {
       metrics = [for id in local.db_instance_identifiers : ["AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", id]]
     },
     {
-      title   = "PostgreSQL free storage (bytes)"
-      metrics = [["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", local.db_identifier]]
+      title   = local.aurora ? "Aurora Serverless v2 capacity (ACUs)" : "PostgreSQL free storage (bytes)"
+      metrics = [["AWS/RDS", local.aurora ? "ServerlessDatabaseCapacity" : "FreeStorageSpace", "DBInstanceIdentifier", local.db_identifier]]
     },
     {
       title   = "PostgreSQL read/write latency (s)"
@@ -283,13 +317,22 @@ locals {
       metrics = [["AWS/ApiGateway", "Count", "ApiId", aws_apigatewayv2_api.main.id], ["AWS/ApiGateway", "5xx", "ApiId", aws_apigatewayv2_api.main.id]]
     },
   ]
+
+  proxy_widgets = var.db_proxy_enabled ? [
+    {
+      title = "RDS Proxy: client and database connections, pinned"
+      metrics = [
+        for metric in ["ClientConnections", "DatabaseConnections", "DatabaseConnectionsCurrentlySessionPinned"] : ["AWS/RDS", metric, "ProxyName", local.db_proxy_name]
+      ]
+    },
+  ] : []
 }
 
 resource "aws_cloudwatch_dashboard" "main" {
   dashboard_name = var.name_prefix
   dashboard_body = jsonencode({
     widgets = [
-      for index, widget in local.dashboard_widgets : {
+      for index, widget in concat(local.dashboard_widgets, local.proxy_widgets) : {
         type   = "metric"
         x      = (index % 3) * 8
         y      = floor(index / 3) * 6

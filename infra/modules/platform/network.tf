@@ -166,7 +166,29 @@ resource "aws_security_group" "upload_intake" {
 
 resource "aws_security_group" "database" {
   name        = "${var.name_prefix}-database"
-  description = "PostgreSQL: accepts the API, the worker and the upload-intake Lambda"
+  description = "PostgreSQL writer: accepts RDS Proxy, or the services when there is none, and the migration task"
+  vpc_id      = aws_vpc.main.id
+}
+
+# Unused (no rule) without RDS Proxy or without read replicas; kept so that
+# the flows below are one table whatever the environment.
+resource "aws_security_group" "database_proxy" {
+  #checkov:skip=CKV2_AWS_5:Attached to aws_db_proxy.main (vpc_security_group_ids), a resource type checkov's attachment check does not follow.
+  name        = "${var.name_prefix}-database-proxy"
+  description = "RDS Proxy: accepts the API, the worker and the upload-intake Lambda; reaches the writer"
+  vpc_id      = aws_vpc.main.id
+}
+
+resource "aws_security_group" "database_replica" {
+  name        = "${var.name_prefix}-database-replica"
+  description = "PostgreSQL read replicas: accept the API's reads"
+  vpc_id      = aws_vpc.main.id
+}
+
+resource "aws_security_group" "migrate" {
+  #checkov:skip=CKV2_AWS_5:Attached by `aws ecs run-task` to each one-off migration task (infra/README.md), not to a resource Terraform keeps.
+  name        = "${var.name_prefix}-migrate"
+  description = "One-off migration task: no inbound; reaches the writer directly and AWS APIs"
   vpc_id      = aws_vpc.main.id
 }
 
@@ -177,18 +199,39 @@ resource "aws_security_group" "redis" {
 }
 
 locals {
+  # The API, the worker and upload-intake reach PostgreSQL through RDS Proxy
+  # when there is one, else the writer itself.
+  database_clients = {
+    api    = aws_security_group.service["api"].id
+    worker = aws_security_group.service["worker"].id
+    intake = aws_security_group.upload_intake.id
+  }
+  database_entry = var.db_proxy_enabled ? aws_security_group.database_proxy.id : aws_security_group.database.id
+
   # Each entry opens one TCP port from a source group to a destination group,
   # as an egress rule on the source and the matching ingress rule on the
   # destination.
-  security_group_flows = {
-    vpc_link_to_alb    = { from = aws_security_group.vpc_link.id, to = aws_security_group.alb.id, port = 443, what = "HTTPS" }
-    alb_to_api         = { from = aws_security_group.alb.id, to = aws_security_group.service["api"].id, port = var.api_container_port, what = "API container" }
-    api_to_database    = { from = aws_security_group.service["api"].id, to = aws_security_group.database.id, port = 5432, what = "PostgreSQL" }
-    worker_to_database = { from = aws_security_group.service["worker"].id, to = aws_security_group.database.id, port = 5432, what = "PostgreSQL" }
-    intake_to_database = { from = aws_security_group.upload_intake.id, to = aws_security_group.database.id, port = 5432, what = "PostgreSQL" }
-    api_to_redis       = { from = aws_security_group.service["api"].id, to = aws_security_group.redis.id, port = 6379, what = "Redis" }
-    worker_to_redis    = { from = aws_security_group.service["worker"].id, to = aws_security_group.redis.id, port = 6379, what = "Redis" }
-  }
+  security_group_flows = merge(
+    {
+      vpc_link_to_alb = { from = aws_security_group.vpc_link.id, to = aws_security_group.alb.id, port = 443, what = "HTTPS" }
+      alb_to_api      = { from = aws_security_group.alb.id, to = aws_security_group.service["api"].id, port = var.api_container_port, what = "API container" }
+      api_to_redis    = { from = aws_security_group.service["api"].id, to = aws_security_group.redis.id, port = 6379, what = "Redis" }
+      worker_to_redis = { from = aws_security_group.service["worker"].id, to = aws_security_group.redis.id, port = 6379, what = "Redis" }
+      # Migrations never go through a pooler (docs/OPERATIONS.md).
+      migrate_to_database = { from = aws_security_group.migrate.id, to = aws_security_group.database.id, port = 5432, what = "PostgreSQL" }
+    },
+    {
+      for client, group in local.database_clients : "${client}_to_${var.db_proxy_enabled ? "database_proxy" : "database"}" => {
+        from = group, to = local.database_entry, port = 5432, what = "PostgreSQL"
+      }
+    },
+    var.db_proxy_enabled ? {
+      database_proxy_to_database = { from = aws_security_group.database_proxy.id, to = aws_security_group.database.id, port = 5432, what = "PostgreSQL" }
+    } : {},
+    local.db_replica_count > 0 ? {
+      api_to_database_replica = { from = aws_security_group.service["api"].id, to = aws_security_group.database_replica.id, port = 5432, what = "PostgreSQL" }
+    } : {},
+  )
 
   # AWS APIs (ECR, Secrets Manager, SQS, CloudWatch, S3) are reached over
   # HTTPS through the NAT gateways or the S3 endpoint.
@@ -196,6 +239,7 @@ locals {
     api           = aws_security_group.service["api"].id
     worker        = aws_security_group.service["worker"].id
     upload_intake = aws_security_group.upload_intake.id
+    migrate       = aws_security_group.migrate.id
   }
 }
 

@@ -17,38 +17,48 @@ output "kms_key_arn" {
 }
 
 output "db_endpoint" {
-  description = "host:port of the PostgreSQL primary."
-  value       = aws_db_instance.primary.endpoint
+  description = "host:port of the PostgreSQL writer (the RDS instance, or the Aurora cluster's writer endpoint)."
+  value       = "${local.db_writer.address}:${local.db_writer.port}"
 }
 
 output "db_address" {
-  description = "Host name of the PostgreSQL primary."
-  value       = aws_db_instance.primary.address
+  description = "Host name of the PostgreSQL writer."
+  value       = local.db_writer.address
 }
 
 output "db_port" {
-  description = "Port of the PostgreSQL primary."
-  value       = aws_db_instance.primary.port
+  description = "Port of the PostgreSQL writer."
+  value       = local.db_writer.port
 }
 
 output "db_name" {
   description = "Name of the application database."
-  value       = aws_db_instance.primary.db_name
+  value       = local.db_writer.name
 }
 
 output "db_master_username" {
   description = "Master (migration) user of the database; its password is only in the secret."
-  value       = aws_db_instance.primary.username
+  value       = local.db_writer.username
 }
 
 output "db_master_secret_arn" {
   description = "ARN of the RDS-managed Secrets Manager secret holding the master user name and password."
-  value       = aws_db_instance.primary.master_user_secret[0].secret_arn
+  value       = local.db_writer.secret_arn
 }
 
 output "db_replica_endpoints" {
   description = "host:port of each read replica (empty without replicas)."
   value       = aws_db_instance.replica[*].endpoint
+}
+
+output "db_proxy_endpoint" {
+  description = "Host name of RDS Proxy in front of the writer, where the services connect (null without a proxy)."
+  value       = var.db_proxy_enabled ? aws_db_proxy.main[0].endpoint : null
+}
+
+output "db_service_logins" {
+  description = "Database login of each service (IAM authentication); create each once as the owner: CREATE ROLE <login> LOGIN; GRANT rds_iam, <group> TO <login>."
+  value       = local.db_logins
 }
 
 output "redis_primary_endpoint" {
@@ -95,14 +105,14 @@ output "queue_urls" {
   value       = { for name, queue in aws_sqs_queue.this : name => queue.url }
 }
 
-output "worker_security_group_id" {
-  description = "Security group of the worker tasks, for one-off tasks such as migrations."
-  value       = aws_security_group.service["worker"].id
+output "migration_security_group_id" {
+  description = "Security group of the migration task (reaches the writer directly)."
+  value       = aws_security_group.migrate.id
 }
 
-output "worker_task_definition_family" {
-  description = "Task definition family of the worker, for one-off tasks such as migrations."
-  value       = aws_ecs_task_definition.this["worker"].family
+output "migration_task_definition_family" {
+  description = "Task definition family of the one-off migration task (alembic upgrade head as the master user)."
+  value       = aws_ecs_task_definition.migrate.family
 }
 
 output "ecs_cluster_name" {

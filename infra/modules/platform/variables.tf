@@ -62,6 +62,17 @@ variable "nat_gateway_count" {
 
 # --- Database -----------------------------------------------------------------
 
+variable "db_platform" {
+  description = "What runs PostgreSQL: \"rds-instance\" (an RDS instance, with its read replicas and optionally RDS Proxy) or \"aurora-serverless-v2\" (an Aurora PostgreSQL cluster whose one Serverless v2 writer scales to zero ACUs and pauses while idle, for environments that are idle most of the time)."
+  type        = string
+  default     = "rds-instance"
+
+  validation {
+    condition     = contains(["rds-instance", "aurora-serverless-v2"], var.db_platform)
+    error_message = "db_platform must be \"rds-instance\" or \"aurora-serverless-v2\"."
+  }
+}
+
 variable "db_engine_version" {
   description = "PostgreSQL engine version. A major version alone (\"15\") lets RDS apply minor upgrades without Terraform reporting drift."
   type        = string
@@ -73,8 +84,61 @@ variable "db_engine_version" {
   }
 }
 
+variable "db_aurora_engine_version" {
+  description = "Aurora PostgreSQL engine version of the aurora-serverless-v2 platform: 15.7 or later, the first that scales to zero ACUs. Which pgvector each ships: infra/README.md."
+  type        = string
+  default     = "15.17"
+
+  validation {
+    condition     = can(regex("^15\\.[0-9]+(\\.[0-9]+)?$", var.db_aurora_engine_version)) && tonumber(split(".", var.db_aurora_engine_version)[1]) >= 7
+    error_message = "db_aurora_engine_version must be an Aurora PostgreSQL 15 version of 15.7 or later (scale to zero needs it)."
+  }
+}
+
+variable "db_aurora_capacity" {
+  description = "Aurora Serverless v2 capacity range of the writer, in ACUs (about 2 GiB of memory each). A minimum of 0 lets it pause when no connection is open."
+  type = object({
+    min = number
+    max = number
+  })
+  default = { min = 0, max = 4 }
+
+  validation {
+    condition     = var.db_aurora_capacity.min >= 0 && var.db_aurora_capacity.max >= 1 && var.db_aurora_capacity.max >= var.db_aurora_capacity.min && var.db_aurora_capacity.max <= 256
+    error_message = "db_aurora_capacity needs 0 <= min <= max, 1 <= max <= 256."
+  }
+}
+
+variable "db_aurora_seconds_until_auto_pause" {
+  description = "Seconds the Aurora Serverless v2 writer must have no connection before it pauses (with db_aurora_capacity.min = 0); Aurora accepts 300 to 86,400."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.db_aurora_seconds_until_auto_pause >= 300 && var.db_aurora_seconds_until_auto_pause <= 86400
+    error_message = "db_aurora_seconds_until_auto_pause must be between 300 and 86400."
+  }
+}
+
+variable "db_pgvector_version" {
+  description = "pgvector version installed in the database (SELECT extversion FROM pg_extension WHERE extname = 'vector'). Below 0.8.2 the parameter groups turn parallel index builds off (CVE-2026-3172); raise it after ALTER EXTENSION vector UPDATE has installed 0.8.2 or later."
+  type        = string
+  default     = "0.8.1"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.db_pgvector_version))
+    error_message = "db_pgvector_version must be a version such as \"0.8.1\"."
+  }
+}
+
+variable "db_proxy_enabled" {
+  description = "Put RDS Proxy in front of the writer: the API, the worker and upload-intake connect to it (IAM authentication end to end, TLS required), read replicas stay reached directly. Not with an Aurora writer that is to pause: an attached proxy keeps it awake."
+  type        = bool
+  default     = false
+}
+
 variable "db_instance_class" {
-  description = "RDS instance class of the primary (and of the read replicas)."
+  description = "RDS instance class of the primary (and of the read replicas); unused by the aurora-serverless-v2 platform."
   type        = string
 }
 

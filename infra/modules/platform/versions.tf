@@ -5,8 +5,10 @@ terraform {
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 6.0, < 7.0"
+      source = "hashicorp/aws"
+      # 6.15 added aws_db_proxy's default_auth_scheme (end-to-end IAM);
+      # Aurora Serverless v2's scale to zero needs 5.81 or later.
+      version = ">= 6.15, < 7.0"
     }
     random = {
       source  = "hashicorp/random"

@@ -41,7 +41,8 @@ from sensa_db_tools.benchmark.loading import BENCH_LOGINS
 from sensa_db_tools.local_cluster import ensure_login_members
 
 LOOKUP = "SELECT course_id, name, subject FROM courses WHERE course_id = :course;"
-NAME = "SELECT set_current_user_id(:learner);"
+# As sensa_db.request_context sends it: the login's membership is read in the same statement.
+NAME = f"SELECT set_current_user_id(:learner), pg_catalog.pg_has_role('{APP_ROLE}', 'USAGE');"
 
 
 @dataclass(frozen=True)
