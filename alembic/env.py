@@ -29,12 +29,12 @@ from typing import Any
 import alembic_postgresql_enum  # noqa: F401
 from alembic import context, op
 from alembic.script import ScriptDirectory
-from alembic_utils.replaceable_entity import register_entities
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import Connection, Engine, event, pool, text
 from sqlalchemy.exc import DBAPIError
 
 from sensa_db.database import DatabaseURLError, make_engine
+from sensa_db.enum_sync import keep_dependents
 from sensa_db.migration_history import HistoryRecorder
 from sensa_db.migration_safety import (
     APPLICATION_NAME,
@@ -60,7 +60,8 @@ from sensa_db.migration_safety import (
     tables_to_prelock,
 )
 from sensa_db.models import metadata
-from sensa_db.sql_entities import ENTITY_TYPES, load_entities
+from sensa_db.sql_entities import load_declared_entities
+from sensa_db.sql_entity_drift import DECLARED_ENTITIES_OPTION, DeclaredEntityError
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -68,33 +69,41 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 target_metadata = metadata
 
-# Functions, triggers and policies declared in sensa_db are compared like
-# tables. Limited to those types and our schema: left unlimited, alembic_utils
-# would propose dropping PostGIS's views and the extensions themselves.
-register_entities(load_entities(), schemas=["public"], entity_types=ENTITY_TYPES)
-
 
 def _slug(message: str | None) -> str:
     """The file-name slug alembic makes of a message (alembic.script.base)."""
     return "_".join(re.findall(r"\w+", message or "")).lower()
 
 
-def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
-    """Refuse a message whose slug alembic would cut, then render as geoalchemy2 does.
+def refuse_a_cut_slug(message: str | None) -> None:
+    """Refuse a message whose slug alembic would cut.
 
     Past ``truncate_slug_length`` alembic drops the last word and leaves a
     trailing ``_`` in the file name; a reader then sees half a title. Refused
     before anything is written, naming the rule.
     """
     limit = int(config.get_main_option("truncate_slug_length") or "40")
+    slug = _slug(message)
+    if len(slug) > limit:
+        raise SystemExit(
+            f"alembic: the message's slug {slug!r} has {len(slug)} characters, over"
+            f" truncate_slug_length ({limit}): say it in 4 to 6 words; the details go"
+            " in the revision's docstring"
+        )
+
+
+# `alembic revision -m ...` on the command line: refused before connecting and
+# comparing. (Called from Python, the message is known only to the hook below.)
+refuse_a_cut_slug(getattr(config.cmd_opts, "message", None))
+
+
+def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
+    """Refuse a message whose slug alembic would cut, keep what an enum
+    conversion would break (sensa_db.enum_sync), then render as geoalchemy2 does."""
     for script in directives:
-        slug = _slug(script.message)
-        if len(slug) > limit:
-            raise SystemExit(
-                f"alembic: the message's slug {slug!r} has {len(slug)} characters, over"
-                f" truncate_slug_length ({limit}): say it in 4 to 6 words; the details go"
-                " in the revision's docstring"
-            )
+        refuse_a_cut_slug(script.message)
+    if context.connection is not None:
+        keep_dependents(context.connection, directives)
     alembic_helpers.writer(context, revision, directives)
 
 
@@ -109,11 +118,16 @@ COMPARISON_OPTIONS: dict[str, Any] = {
     "target_metadata": target_metadata,
     "compare_type": True,
     "compare_server_default": True,
-    # Everything lives in public; alembic_utils reads this option unconditionally.
+    # Everything lives in public. alembic_utils' own comparator, with nothing
+    # registered, would otherwise list every schema's entities for dropping.
     "include_schemas": False,
     "include_object": include_object,
     "process_revision_directives": process_revision_directives,
     "render_item": alembic_helpers.render_item,
+    # Functions, triggers and policies declared in sensa_db are compared like
+    # tables, in one savepoint (sensa_db.sql_entity_drift), in the schema
+    # alembic compares and their own; extensions' functions are left out.
+    DECLARED_ENTITIES_OPTION: load_declared_entities(),
     # Each revision commits on its own: a failure leaves the database at the
     # last revision that succeeded, never half-way through one.
     "transaction_per_migration": True,
@@ -151,11 +165,14 @@ def _run_with_connection(connection: Connection) -> None:
 
 
 def _locking_tables_first(
-    function: Callable[..., None], tables: list[str], retries: LockRetries
+    function: Callable[..., None], path: Path, order: list[str], retries: LockRetries
 ) -> Callable[..., None]:
     @wraps(function)
     def run(**run_args: Any) -> None:
-        prelock(op.get_bind(), tables, timeout=retries.lock_timeout)
+        # Read from the file when the revision runs: `alembic check` runs none.
+        tables = tables_to_prelock(path, order)
+        if tables:
+            prelock(op.get_bind(), tables, timeout=retries.lock_timeout)
         function(**run_args)
 
     return run
@@ -168,15 +185,13 @@ def _take_tables_first(script: ScriptDirectory, order: list[str], retries: LockR
     loaded functions are wrapped for this run only.
     """
     for revision in script.walk_revisions():
-        tables = tables_to_prelock(Path(revision.path), order)
-        if not tables:
-            continue
         for name in ("upgrade", "downgrade"):
             # A module loaded by an earlier run in this process keeps that
             # run's wrapper: wrap the revision's own function again.
             function = getattr(revision.module, name)
             function = getattr(function, "__wrapped__", function)
-            setattr(revision.module, name, _locking_tables_first(function, tables, retries))
+            wrapped = _locking_tables_first(function, Path(revision.path), order, retries)
+            setattr(revision.module, name, wrapped)
 
 
 def _run_with_lock_retries(connection: Connection, lock: MigrationLock) -> None:
@@ -288,6 +303,7 @@ def run_migrations_online() -> None:
             engine.dispose()
     except (
         DatabaseURLError,
+        DeclaredEntityError,
         MigrationSettingError,
         MigrationLockTimeoutError,
         LockRetriesExhaustedError,

@@ -6,6 +6,32 @@ scripts/setup.sh prepares the cluster, the non-superuser owner role and the
 from the cluster (``SENSA_STANDBY_PORT``) beside it. Every test database is a
 clone: of that template (empty, for migration tests) or of one migrated to head
 once per session (for behaviour tests).
+
+This is the job of pytest-postgresql's ``postgresql_noproc`` fixture and its
+``DatabaseJanitor`` (template databases), which the tests do not use: as of
+10.0, on a cluster that several test runs share as a non-superuser owner,
+
+- ``postgresql_noproc`` names its template ``<dbname>_tmpl`` from one
+  configured name and builds it from ``template1``. Two runs at once on one
+  cluster collide on that name (``--postgresql-drop-test-database`` drops the
+  other run's), and ``template1`` lacks PostGIS and pgvector, which only a
+  superuser may create: the template must clone ``sensa_template``, and a
+  noproc fixture's template can come only from another noproc fixture's, which
+  it creates and drops. Ours are ``sensa_test_<random>``, cloned from it.
+- ``DatabaseJanitor.init()`` ends every session connected to the template
+  before cloning it (``pg_terminate_backend``): other runs' sessions on
+  ``sensa_template`` too, and it fails outright on one of another role. A
+  clone here waits for the template to be free instead
+  (``local_cluster.create_database``).
+- ``DatabaseJanitor.drop()`` terminates the database's sessions as the owner,
+  which may not end those of the test logins (``tests/rls.py``), nor the
+  server connections PgBouncer keeps for them: ``local_cluster.drop_database``
+  ends each login's own sessions and :meth:`PostgresServer.close_pooled_connections`
+  makes PgBouncer let go.
+- Its ``postgresql`` fixture is a psycopg connection to a database made and
+  dropped for each test; these fixtures hand SQLAlchemy URLs and engines to
+  databases shared by a module or a session, and the migration tests drive
+  Alembic as a deploy does.
 """
 
 from __future__ import annotations
@@ -95,14 +121,21 @@ class PostgresServer:
         )
 
     def unreachable_reason(self) -> str | None:
+        # Asked of the maintenance database: a session on the template, however
+        # short, makes every clone of it meanwhile wait.
         try:
-            with self.connect(EXTENSIONS_TEMPLATE):
-                return None
+            with self.connect(local_cluster.MAINTENANCE_DATABASE) as connection:
+                found = connection.execute(
+                    "SELECT FROM pg_database WHERE datname = %s", (EXTENSIONS_TEMPLATE,)
+                ).fetchone()
         except psycopg.OperationalError as exc:
             return (
-                f"cannot reach database {EXTENSIONS_TEMPLATE!r} as {self.user}@{self.host}:"
-                f"{self.port} ({str(exc).strip().splitlines()[-1]}): run scripts/setup.sh first"
+                f"cannot reach PostgreSQL as {self.user}@{self.host}:{self.port}"
+                f" ({str(exc).strip().splitlines()[-1]}): run scripts/setup.sh first"
             )
+        if found is None:
+            return f"no database {EXTENSIONS_TEMPLATE!r} on the cluster: run scripts/setup.sh first"
+        return None
 
     def wait_for_replay(self, standby: PostgresServer, dbname: str, timeout: float = 60) -> None:
         """Wait until ``standby`` has replayed everything this primary has written so far."""

@@ -13,6 +13,10 @@ from sqlalchemy.pool import NullPool
 from tests.catalog import CatalogSnapshot, snapshot
 from tests.postgres import REPO_ROOT, PostgresServer
 
+# Each test runs alembic against fresh databases: left out of the fast loop
+# (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
+
 
 def alembic(*args: str, url: str | None) -> subprocess.CompletedProcess[str]:
     env = {

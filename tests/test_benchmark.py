@@ -23,6 +23,9 @@ from sensa_db_tools.benchmark.scale import Scale
 from sensa_db_tools.cli import main
 from tests.postgres import REPO_ROOT, PostgresServer
 
+# Long: left out of the fast loop (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -212,6 +212,7 @@ def test_a_real_course_title_has_a_word_the_trigram_workload_can_misspell() -> N
     assert real._course_name(corpus.Page("python", "library/re.html", ())).endswith("Library Re")
 
 
+@pytest.mark.slow
 def test_the_structure_measure_tells_real_like_embeddings_from_isotropic_noise() -> None:
     from sensa_db_tools.benchmark import dataset, structure
     from sensa_db_tools.benchmark.scale import Scale

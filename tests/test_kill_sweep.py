@@ -27,6 +27,9 @@ from sensa_db_tools.benchmark.kill_sweep import (
 )
 from tests.postgres import REPO_ROOT, PostgresServer
 
+# Long: left out of the fast loop (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
+
 POLICIES_REVISION = "9d2c41e07b35"
 
 

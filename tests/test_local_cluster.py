@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import threading
 
 import psycopg
 import pytest
@@ -89,3 +90,26 @@ def test_a_kept_database_stays(pg_server: PostgresServer) -> None:
     finally:
         local_cluster.drop_database(pg_server.as_url, dbname)
     assert not database_exists(pg_server, dbname)
+
+
+def test_a_clone_waits_for_a_session_on_its_template_to_end(pg_server: PostgresServer) -> None:
+    with pg_server.database(template=EXTENSIONS_TEMPLATE, as_template=True) as template:
+        on_template = pg_server.connect(template)
+        # Let go after PostgreSQL's own 5 s wait has refused the first attempt.
+        release = threading.Timer(6, on_template.close)
+        release.start()
+        try:
+            clone = local_cluster.create_database(pg_server.as_url, template, wait_seconds=30)
+        finally:
+            release.join()
+        local_cluster.drop_database(pg_server.as_url, clone)
+
+
+def test_a_clone_gives_up_when_the_template_stays_busy(pg_server: PostgresServer) -> None:
+    """The control: without the wait, the session on the template refuses the clone."""
+    with (
+        pg_server.database(template=EXTENSIONS_TEMPLATE, as_template=True) as template,
+        pg_server.connect(template),
+        pytest.raises(psycopg.errors.ObjectInUse),
+    ):
+        local_cluster.create_database(pg_server.as_url, template, wait_seconds=0)

@@ -162,6 +162,7 @@ SAFE_INDEX = """
 BLOCKING_BUDGET_SECONDS = 0.2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("upgrade", "within_budget"),
     [
@@ -229,6 +230,7 @@ def _hold_keywords(
     return hold, holders
 
 
+@pytest.mark.slow
 def test_a_conflict_that_ends_within_the_bound_is_retried_through(
     tmp_path: Path, server: URL, populated: str
 ) -> None:
@@ -250,6 +252,7 @@ def test_a_conflict_that_ends_within_the_bound_is_retried_through(
         ).fetchone() == (1,)
 
 
+@pytest.mark.slow
 def test_a_conflict_past_the_bound_fails_cleanly_naming_the_holder(
     tmp_path: Path, server: URL, populated: str
 ) -> None:
@@ -286,6 +289,7 @@ def test_a_conflict_past_the_bound_fails_cleanly_naming_the_holder(
         ).fetchone() == (0,)
 
 
+@pytest.mark.slow
 def test_todays_revisions_under_load_stay_in_budget_without_deadlocks(
     server: URL, populated: str
 ) -> None:

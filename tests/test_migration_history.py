@@ -69,6 +69,7 @@ def test_upgrading_writes_one_row_per_revision_with_the_file_checksum(
     assert {row[5] for row in rows} == {make_url(migrated_database).username}
 
 
+@pytest.mark.slow
 def test_upgrade_downgrade_upgrade_is_three_events(tmp_path: Path, migrated_database: str) -> None:
     sandbox = AlembicSandbox(tmp_path)
     sandbox.add_revision(

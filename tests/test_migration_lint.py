@@ -10,6 +10,10 @@ from sensa_db_tools.cli import main
 from tests.alembic_sandbox import AlembicSandbox
 from tests.postgres import REPO_ROOT
 
+# squawk over revisions, one run per test: left out of the fast loop, whose revision
+# workflow runs `sensa-db lint-migrations` itself; CI runs it.
+pytestmark = pytest.mark.slow
+
 
 def lint(config: Path, capfd: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = main(["lint-migrations", "-c", str(config)])

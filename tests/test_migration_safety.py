@@ -25,6 +25,10 @@ from tests.catalog import snapshot
 from tests.postgres import REPO_ROOT
 from tests.rls import as_login
 
+# Each test runs alembic against fresh databases: left out of the fast loop
+# (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
+
 
 @contextmanager
 def connected(url: str) -> Iterator[Connection]:

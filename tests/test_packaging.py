@@ -25,6 +25,9 @@ from sensa_db.models import metadata
 from sensa_db.sql_entities import DOMAINS, load_entities
 from tests.postgres import REPO_ROOT
 
+# Long: left out of the fast loop (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
+
 TOOLING_MODULES = ("cli", "seeds", "schema_docs", "migration_lint", "benchmark")
 
 

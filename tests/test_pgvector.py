@@ -205,6 +205,7 @@ def run_until(deadline: float, work: Callable[[], None], failures: list[BaseExce
         failures.append(exc)
 
 
+@pytest.mark.slow
 def test_hnsw_indexes_answer_exactly_after_concurrent_writes_and_vacuum(
     admin_engine_on_fresh_database: Engine, migrated_database: str
 ) -> None:

@@ -44,6 +44,9 @@ from tests.isolation import (
 from tests.postgres import EXTENSIONS_TEMPLATE, PostgresServer, alembic_config, upgrade
 from tests.rls import TEST_LOGINS, as_login
 
+# Long: left out of the fast loop (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
+
 # The revision that made the context per transaction only (public.current_learner_id).
 CONTEXT_REVISION = "4fd31078d7ea"
 # A bound on wall time, not a measurement: a run this slow has hung.

@@ -21,6 +21,9 @@ from tests.factories import sha256_of
 from tests.postgres import upgrade
 from tests.rls import as_login
 
+# Data tests of applied revisions, from their parents: left out of the fast loop.
+pytestmark = pytest.mark.slow
+
 BEFORE_OWNER_COLUMN = "a6f7b47487af"
 BACKFILL_BATCH_ROWS = 5000
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -57,22 +60,48 @@ def test_the_rule_catches_the_names_made_before_it() -> None:
     assert all(name_problem(path) is not None for path in legacy)
 
 
-def test_a_message_too_long_for_a_whole_slug_is_refused_and_nothing_written(
+LONG_MESSAGE = "utility functions for similarity search statistics and feedback"
+REFUSAL = (
+    "alembic: the message's slug 'utility_functions_for_similarity_search_statistics_and"
+    "_feedback' has 63 characters, over truncate_slug_length (40)"
+)
+# Called from Python, alembic hands env.py no command line to read the message from.
+FROM_PYTHON = (
+    "import sys; from alembic import command; from alembic.config import Config;"
+    " command.revision(Config('alembic.ini'), message=sys.argv[1], autogenerate=True)"
+)
+
+
+def test_a_message_too_long_is_refused_before_connecting(tmp_path: Path) -> None:
+    """No database URL at all: the refusal comes before the comparison could begin."""
+    repository = scratch_repository(tmp_path)
+    versions = repository / "alembic" / "versions"
+    before = set(versions.iterdir())
+    refused = run_alembic(
+        "revision", "--autogenerate", "-m", LONG_MESSAGE, url=None, cwd=repository
+    )
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1].startswith(REFUSAL)
+    assert "no database URL" not in refused.stderr
+    assert set(versions.iterdir()) == before
+
+
+def test_a_message_too_long_from_python_is_refused_and_nothing_written(
     tmp_path: Path, migrated_database: str
 ) -> None:
     url = make_url(migrated_database).set(drivername="postgresql").render_as_string(False)
     repository = scratch_repository(tmp_path)
     versions = repository / "alembic" / "versions"
     before = set(versions.iterdir())
-    message = "utility functions for similarity search statistics and feedback"
-    refused = run_alembic("revision", "--autogenerate", "-m", message, url=url, cwd=repository)
-    assert refused.returncode != 0
-    assert (
-        refused.stderr.strip()
-        .splitlines()[-1]
-        .startswith(
-            "alembic: the message's slug 'utility_functions_for_similarity_search_statistics_and"
-            "_feedback' has 63 characters, over truncate_slug_length (40)"
-        )
+    refused = subprocess.run(
+        [sys.executable, "-c", FROM_PYTHON, LONG_MESSAGE],
+        cwd=repository,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines()[-1].startswith(REFUSAL)
     assert set(versions.iterdir()) == before

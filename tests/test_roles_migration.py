@@ -77,6 +77,7 @@ def _app_sees_own_course(url: str) -> None:
         app.dispose()
 
 
+@pytest.mark.slow
 def test_downgrading_one_database_leaves_the_roles_to_another(
     empty_database: str, second_empty_database: str, test_logins: None
 ) -> None:

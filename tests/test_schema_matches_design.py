@@ -1,11 +1,14 @@
 """`alembic upgrade head` builds the design's schema: compared catalog to catalog
 with the design's own DDL applied to another database.
 
-Our schema may be stricter or larger than the design, never different:
-- a column may be NOT NULL where the design allows NULL only if its model says
-  why (``info=stricter(...)``), and every such mark must be a real difference;
-- columns, constraints and indexes beyond the design are allowed, and listed
-  here so that adding one is a visible decision.
+Our schema may be stricter or larger than the design, never different, and
+says where on the models (sensa_db/models/base.py's helpers), never here:
+- a column may be NOT NULL where the design allows NULL (``info=stricter(...)``);
+- a table or column the design lacks is marked ``info=beyond_design(...)``, an
+  index ``info=serves(...)``, an enum value is in enums.VALUES_BEYOND_DESIGN;
+- an index changed from the design, or a table dropping a design constraint, is
+  marked ``info=departs_from_design(...)`` (``dropping=`` names the constraints).
+Every mark must be a real difference, and every difference marked.
 """
 
 from __future__ import annotations
@@ -13,51 +16,50 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, PrimaryKeyConstraint, UniqueConstraint, create_engine, text
+from sqlalchemy import Engine, Enum, PrimaryKeyConstraint, UniqueConstraint, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from sensa_db.models import metadata
-from sensa_db.models.base import DEPARTURE_INFO_KEY, SERVES_INFO_KEY, STRICTER_INFO_KEY
-from sensa_db.security import OWNER_STAMPED_TABLES
+from sensa_db.models.base import (
+    BEYOND_DESIGN_INFO_KEY,
+    DEPARTURE_INFO_KEY,
+    DROPPED_CONSTRAINTS_INFO_KEY,
+    OWNER_IN_JOIN_INDEX,
+    SERVES_INFO_KEY,
+    STRICTER_INFO_KEY,
+)
+from sensa_db.models.enums import VALUES_BEYOND_DESIGN
 from tests.catalog import CatalogSnapshot, snapshot
 from tests.postgres import EXTENSIONS_TEMPLATE, REPO_ROOT, PostgresServer
 
 DESIGN_DDL = REPO_ROOT / "tests" / "fixtures" / "design_ddl.sql"
 
-COLUMNS_BEYOND_DESIGN = {
-    ("user_profiles", "location_point"),
-    # migrations_log is a log of events, not one row per file (its model says why).
-    ("migrations_log", "revision"),
-    ("migrations_log", "direction"),
-    # The owner stamped on every table below courses, for row-level security
-    # (sensa_db/triggers/ownership.sql says why).
-    *((table, "user_id") for table in OWNER_STAMPED_TABLES),
-    # The processed document a rating is about, and its content (UserAnnotation says why).
-    ("user_annotations", "processed_id"),
-    ("user_annotations", "cache_key"),
-}
 CONSTRAINTS_DROPPED_FROM_DESIGN = {
-    ("migrations_log", "migrations_log_filename_key"),
-    # One result per content and version is pipeline_results' (ProcessedDocument says why).
-    ("processed_documents", "processed_documents_cache_key_key"),
+    (table.name, name)
+    for table in metadata.tables.values()
+    for name in table.info.get(DROPPED_CONSTRAINTS_INFO_KEY, ())
 }
-# The HNSW indexes over embedding::halfvec(768) (half_precision_hnsw_index says why).
-HNSW_INDEXES_CHANGED_FROM_DESIGN = {
-    ("processed_documents", "idx_processed_docs_embedding"),
-    ("keywords", "idx_keywords_embedding"),
+INDEXES_CHANGED_FROM_DESIGN = {
+    (table.name, str(index.name))
+    for table in metadata.tables.values()
+    for index in table.indexes
+    if DEPARTURE_INFO_KEY in index.info
 }
 # Join indexes that also carry user_id (OWNER_IN_JOIN_INDEX says why).
-INDEXES_CHANGED_FROM_DESIGN = HNSW_INDEXES_CHANGED_FROM_DESIGN | {
-    ("chapters", "idx_chapters_processed_id"),
-    ("keywords", "idx_keywords_chapter_id"),
-    ("course_documents", "idx_documents_course_id"),
+OWNER_JOIN_INDEXES = {
+    (table.name, str(index.name))
+    for table in metadata.tables.values()
+    for index in table.indexes
+    if index.info.get(DEPARTURE_INFO_KEY) == OWNER_IN_JOIN_INDEX
 }
 TABLES_BEYOND_DESIGN = {
-    # The design's security section asks for data changes to be logged; its 13 tables hold no log.
-    "audit_log",
-    # The pipeline's result stored once per content, and the worker's leases (their models say why).
-    "pipeline_results",
-    "document_claims",
+    table.name for table in metadata.tables.values() if BEYOND_DESIGN_INFO_KEY in table.info
+}
+COLUMNS_BEYOND_DESIGN = {
+    (table.name, column.name)
+    for table in metadata.tables.values()
+    for column in table.columns
+    if BEYOND_DESIGN_INFO_KEY in column.info
 }
 
 
@@ -106,10 +108,33 @@ def test_same_tables_and_the_listed_ones_beyond(
     assert ours.tables == design.tables | TABLES_BEYOND_DESIGN
 
 
-def test_same_enums_with_the_same_labels_in_order(
+def _enum_values_beyond_design() -> set[tuple[str, str]]:
+    """(type, value) for each member in enums.VALUES_BEYOND_DESIGN."""
+    type_names = {
+        column.type.enum_class: column.type.name
+        for table in metadata.tables.values()
+        for column in table.columns
+        if isinstance(column.type, Enum)
+    }
+    return {(str(type_names[type(member)]), member.value) for member in VALUES_BEYOND_DESIGN}
+
+
+def test_same_enums_with_the_same_labels_in_order_and_the_listed_ones_beyond(
     design: CatalogSnapshot, ours: CatalogSnapshot
 ) -> None:
-    assert ours.enums == design.enums
+    beyond = _enum_values_beyond_design()
+    design_order = {
+        name: tuple(label for label in labels if (name, label) not in beyond)
+        for name, labels in ours.enums.items()
+    }
+    assert design_order == design.enums
+    added = {
+        (name, label)
+        for name, labels in ours.enums.items()
+        for label in labels
+        if label not in design.enums.get(name, ())
+    }
+    assert added == beyond
 
 
 def test_every_design_column_has_its_type_and_default(
@@ -155,14 +180,6 @@ def test_every_design_constraint_exists_with_its_name_and_definition(
     assert missing.keys() == CONSTRAINTS_DROPPED_FROM_DESIGN
 
 
-def test_every_table_that_drops_a_design_constraint_says_why() -> None:
-    departed = {table for (table, _) in CONSTRAINTS_DROPPED_FROM_DESIGN}
-    documented = {
-        table.name for table in metadata.tables.values() if DEPARTURE_INFO_KEY in table.info
-    }
-    assert documented == departed
-
-
 def test_every_design_index_exists_with_its_name_and_definition(
     design: CatalogSnapshot, ours: CatalogSnapshot
 ) -> None:
@@ -175,20 +192,10 @@ def test_every_design_index_exists_with_its_name_and_definition(
     assert missing.keys() == CONSTRAINTS_DROPPED_FROM_DESIGN | INDEXES_CHANGED_FROM_DESIGN
 
 
-def test_every_index_changed_from_the_design_says_why() -> None:
-    departed = {
-        (table.name, str(index.name))
-        for table in metadata.tables.values()
-        for index in table.indexes
-        if DEPARTURE_INFO_KEY in index.info
-    }
-    assert departed == INDEXES_CHANGED_FROM_DESIGN
-
-
 def test_hnsw_indexes_use_halfvec_cosine_ops_with_the_design_parameters(
     design: CatalogSnapshot, ours: CatalogSnapshot
 ) -> None:
-    for key in HNSW_INDEXES_CHANGED_FROM_DESIGN:
+    for key in INDEXES_CHANGED_FROM_DESIGN - OWNER_JOIN_INDEXES:
         assert design.indexes[key].endswith(
             "USING hnsw (embedding vector_cosine_ops) WITH (m='16', ef_construction='64')"
         )
@@ -201,7 +208,12 @@ def test_hnsw_indexes_use_halfvec_cosine_ops_with_the_design_parameters(
 def test_join_indexes_keep_the_designs_key_and_carry_the_owner(
     design: CatalogSnapshot, ours: CatalogSnapshot
 ) -> None:
-    for key in INDEXES_CHANGED_FROM_DESIGN - HNSW_INDEXES_CHANGED_FROM_DESIGN:
+    assert {
+        ("course_documents", "idx_documents_course_id"),
+        ("chapters", "idx_chapters_processed_id"),
+        ("keywords", "idx_keywords_chapter_id"),
+    } == OWNER_JOIN_INDEXES
+    for key in OWNER_JOIN_INDEXES:
         assert ours.indexes[key].startswith(design.indexes[key] + " INCLUDE (")
         assert ours.indexes[key].endswith("user_id)")
 

@@ -15,7 +15,7 @@ sequential scans off) is explained twice:
   function's own branch for a learner): an exact scan of that learner's rows
   at every size, sorted by the full-precision distance, which answers 10 rows.
 
-The control shows the fault these tests catch, at the issue's 40,000
+The control shows the fault these tests catch, at 40,000
 documents: an HNSW index the function's ORDER BY does not match (the index
 over the full-precision column, while the function orders by
 embedding::halfvec(768)) leaves the global search a sort of every embedding,
@@ -210,13 +210,17 @@ def check_plans_at(growing: GrowingTable, documents: int) -> None:
 
 
 # Module order matters: the table only grows, and the control runs at 40,000.
-@pytest.mark.parametrize("documents", SIZES[:3])
+# From 10,000 documents on, the tests are long: the fast loop leaves them out.
+@pytest.mark.parametrize(
+    "documents", [pytest.param(n, marks=[pytest.mark.slow] * (n >= 10_000)) for n in SIZES[:3]]
+)
 def test_small_tables_search_globally_by_hnsw_and_a_learner_exactly(
     growing: GrowingTable, documents: int
 ) -> None:
     check_plans_at(growing, documents)
 
 
+@pytest.mark.slow
 def test_control_an_index_the_functions_order_does_not_match_leaves_a_full_sort(
     growing: GrowingTable,
 ) -> None:
@@ -232,6 +236,7 @@ def test_control_an_index_the_functions_order_does_not_match_leaves_a_full_sort(
     assert DOCUMENT_INDEX in indexes_used(global_plan(growing))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("documents", SIZES[3:])
 def test_large_tables_search_globally_by_hnsw_and_a_learner_exactly(
     growing: GrowingTable, documents: int

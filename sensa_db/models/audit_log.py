@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Index, T
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sensa_db.models.base import Base, serves
+from sensa_db.models.base import Base, beyond_design, serves
 
 
 class AuditLog(Base):
@@ -66,4 +66,5 @@ class AuditLog(Base):
             postgresql_using="brin",
             info=serves("changes in a time window; rows arrive in time order, so BRIN stays tiny"),
         ),
+        {"info": beyond_design("the design's security section asks for data changes to be logged")},
     )

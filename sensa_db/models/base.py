@@ -44,10 +44,17 @@ def stricter(reason: str) -> dict[str, Any]:
 DEPARTURE_INFO_KEY = "departs_from_design"
 
 
-def departs_from_design(reason: str) -> dict[str, Any]:
-    """Table ``info`` for a deliberate change of the design's shape (columns added, a
-    constraint dropped); the conformance test lists the changes, docs/SCHEMA.md the reason."""
-    return {DEPARTURE_INFO_KEY: reason}
+DROPPED_CONSTRAINTS_INFO_KEY = "drops_design_constraints"
+
+
+def departs_from_design(reason: str, *, dropping: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Table or index ``info`` for a deliberate change of the design's shape: an index
+    defined differently, a table ``dropping`` the design's constraints of those names.
+    The conformance test allows exactly these changes, docs/SCHEMA.md gives the reason."""
+    info: dict[str, Any] = {DEPARTURE_INFO_KEY: reason}
+    if dropping:
+        info[DROPPED_CONSTRAINTS_INFO_KEY] = dropping
+    return info
 
 
 SERVES_INFO_KEY = "serves"
@@ -58,11 +65,26 @@ def serves(query: str) -> dict[str, Any]:
     return {SERVES_INFO_KEY: query}
 
 
+BEYOND_DESIGN_INFO_KEY = "beyond_design"
+
+
+def beyond_design(reason: str) -> dict[str, Any]:
+    """Column or table ``info`` for one the design does not have, with the reason.
+
+    These marks, ``serves(...)`` on indexes and enums.VALUES_BEYOND_DESIGN are
+    where the schema may grow past the design: the conformance test allows
+    exactly what they mark, and docs/SCHEMA.md lists it with the reasons.
+    """
+    return {BEYOND_DESIGN_INFO_KEY: reason}
+
+
 OWNER_IN_JOIN_INDEX = (
     "the design's index on the join column also carries (INCLUDE) user_id and the columns the"
     " joins read, so that a learner's join through it is an index-only scan: row-level"
     " security's user_id filter is answered from the index, not from each row's heap page"
 )
+
+
 NOT_NULL_DEFAULT = "the design gives a default but allows NULL; a NULL here has no meaning"
 NOT_NULL_OWNER = (
     "the design allows NULL; a row without its owner would be orphaned"
@@ -115,6 +137,7 @@ def concept_map_owner_column() -> Mapped[uuid.UUID]:
         server_default=FetchedValue(),
         server_onupdate=FetchedValue(),
         comment=CONCEPT_MAP_OWNER_COMMENT,
+        info=beyond_design("stamped for row-level security"),
     )
 
 

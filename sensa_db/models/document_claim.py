@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sensa_db.models.base import Base
+from sensa_db.models.base import Base, beyond_design
 
 
 class DocumentClaim(Base):
@@ -46,4 +46,5 @@ class DocumentClaim(Base):
         CheckConstraint("btrim(pipeline_version) <> ''", name="pipeline_version_not_blank"),
         CheckConstraint("lease_expires_at > claimed_at", name="lease_in_future"),
         CheckConstraint("attempts >= 1", name="attempts_positive"),
+        {"info": beyond_design("a worker's lease, so that one worker records a document's result")},
     )

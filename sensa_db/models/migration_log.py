@@ -5,7 +5,13 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sensa_db.models.base import NOT_NULL_DEFAULT, Base, departs_from_design, stricter
+from sensa_db.models.base import (
+    NOT_NULL_DEFAULT,
+    Base,
+    beyond_design,
+    departs_from_design,
+    stricter,
+)
 
 EVENT_LOG = (
     "an append-only log of events (an upgrade, downgrade and upgrade again of one revision"
@@ -26,13 +32,13 @@ class MigrationLog(Base):
     __tablename__ = "migrations_log"
     __table_args__ = (
         CheckConstraint("direction IN ('upgrade', 'downgrade')", name="direction"),
-        {"info": departs_from_design(EVENT_LOG)},
+        {"info": departs_from_design(EVENT_LOG, dropping=("migrations_log_filename_key",))},
     )
 
     migration_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    revision: Mapped[str] = mapped_column(String(32))
+    revision: Mapped[str] = mapped_column(String(32), info=beyond_design(EVENT_LOG))
     filename: Mapped[str] = mapped_column(String(255))
-    direction: Mapped[str] = mapped_column(String(9))
+    direction: Mapped[str] = mapped_column(String(9), info=beyond_design(EVENT_LOG))
     applied_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), info=stricter(NOT_NULL_DEFAULT)
     )

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.elements import conv
 
-from sensa_db.models.base import Base, uuid_primary_key
+from sensa_db.models.base import Base, beyond_design, uuid_primary_key
 from sensa_db.models.processed_document import EMBEDDING_DIMENSIONS
 
 
@@ -58,4 +58,5 @@ class PipelineResult(Base):
         ),
         CheckConstraint("jsonb_typeof(concept_map) = 'object'", name="concept_map_object"),
         CheckConstraint("jsonb_typeof(chapters) = 'array'", name="chapters_array"),
+        {"info": beyond_design("the pipeline's result stored once per content and version")},
     )

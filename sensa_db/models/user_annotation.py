@@ -22,6 +22,7 @@ from sensa_db.models.base import (
     NOT_NULL_DEFAULT,
     NOT_NULL_OWNER,
     Base,
+    beyond_design,
     bool_column,
     serves,
     stricter,
@@ -70,11 +71,15 @@ class UserAnnotation(Base):
     )
     # The rating stays about that content if the processed document is deleted.
     processed_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("processed_documents.processed_id", ondelete="SET NULL")
+        ForeignKey("processed_documents.processed_id", ondelete="SET NULL"),
+        info=beyond_design("the processed document a rating is about"),
     )
     # Written by the trigger, never by the ORM: FetchedValue reads it back.
     cache_key: Mapped[str | None] = mapped_column(
-        String(255), server_default=FetchedValue(), server_onupdate=FetchedValue()
+        String(255),
+        server_default=FetchedValue(),
+        server_onupdate=FetchedValue(),
+        info=beyond_design("the content a rating is about, for consensus across learners"),
     )
 
     user: Mapped[User] = relationship(back_populates="annotations")

@@ -14,6 +14,7 @@ from sensa_db.models.base import (
     NOT_NULL_OWNER,
     Base,
     TimestampsMixin,
+    beyond_design,
     serves,
     stricter,
     uuid_primary_key,
@@ -38,7 +39,8 @@ class UserProfile(TimestampsMixin, Base):
     # Beside the design's free-text location: a point for distance queries
     # (learners near a place, regional analogies). Not in the design.
     location_point: Mapped[Any | None] = mapped_column(
-        Geography(geometry_type="POINT", srid=4326, spatial_index=False)
+        Geography(geometry_type="POINT", srid=4326, spatial_index=False),
+        info=beyond_design("a point for distance queries beside the free-text location"),
     )
     interests: Mapped[list[str]] = mapped_column(
         JSONB, server_default=text("'[]'::jsonb"), info=stricter(NOT_NULL_DEFAULT)

@@ -8,7 +8,7 @@
  * context: an index lookup, the same test as on courses. Until revision
  * 9d2c41e07b35 each policy selected its parent's visible ids and the parent's
  * policy did the same, up to courses; that chain cost 2 to 5 ms on every
- * query touching these tables (see the README's benchmark).
+ * query touching these tables (docs/BENCHMARKS.md).
  *
  * The pipeline's worker (sensa_worker) reads these rows for any course and
  * writes them only through its protocol's functions, which run as

@@ -9,7 +9,7 @@ import pytest
 from tests.infra.checkov_scan import SCANS, CheckovReport
 from tests.infra.configuration import INFRA
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
 ROOTS = tuple(SCANS)
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=(?P<check>[A-Z0-9_]+)(?::(?P<reason>.*))?$", re.M)

@@ -3,6 +3,7 @@ no-trace check done on committed databases."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -29,7 +30,12 @@ __all__ = [
     "test_upgrade",
 ]
 
+# Every revision up (and down), one at a time: left out of the fast loop.
+test_upgrade = pytest.mark.slow(test_upgrade)
+test_up_down_consistency = pytest.mark.slow(test_up_down_consistency)
 
+
+@pytest.mark.slow
 def test_all_models_register_on_metadata(alembic_runner: MigrationContext) -> None:
     _all_models_register_on_metadata(alembic_runner, "sensa_db.models")
 
@@ -49,6 +55,7 @@ def not_valid(schema: str) -> set[str]:
     return {line for line in schema.splitlines() if line.endswith(NOT_VALID)}
 
 
+@pytest.mark.slow
 def test_every_downgrade_leaves_no_trace(pg_server: PostgresServer, empty_database: str) -> None:
     """Each revision upgraded and downgraded on a committed database: the schema
     (pg_dump) at its parent is the same before and after.

@@ -32,7 +32,7 @@ def documented_settings(text: str) -> dict[str, dict[str, str]]:
     return settings
 
 
-@pytest.mark.parametrize("document", ["docs/SECURITY.md", "infra/README.md"])
+@pytest.mark.parametrize("document", ["README.md", "docs/SECURITY.md", "infra/README.md"])
 def test_every_documented_login_gets_its_roles_settings(document: str) -> None:
     text = (REPO / document).read_text()
     assert expected_settings(text), f"{document} creates no login"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -106,14 +107,22 @@ def _maintenance(server: URL) -> psycopg.Connection[Any]:
 
 
 def create_database(
-    server: URL, template: str, *, prefix: str = "sensa_scratch", as_template: bool = False
+    server: URL,
+    template: str,
+    *,
+    prefix: str = "sensa_scratch",
+    as_template: bool = False,
+    wait_seconds: float = 60,
 ) -> str:
     """A new database cloned from ``template``, named ``<prefix>_<random>``.
 
     A plain CREATE DATABASE: PostgreSQL itself asks an autovacuum worker on the
-    template to leave, which a non-superuser owner may not terminate. The clone
-    gets the default database privileges, not the template's (TEMPORARY, which
-    the schema's revisions take from PUBLIC), so the template's are copied.
+    template to leave, which a non-superuser owner may not terminate. While
+    another session is connected to the template (another test run checking on
+    it, a psql), PostgreSQL refuses the clone after 5 s; it is tried again until
+    ``wait_seconds`` have passed, never by ending that session. The clone gets
+    the default database privileges, not the template's (TEMPORARY, which the
+    schema's revisions take from PUBLIC), so the template's are copied.
     """
     dbname = f"{prefix}_{uuid.uuid4().hex[:12]}"
     statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -121,8 +130,16 @@ def create_database(
     )
     if as_template:
         statement += sql.SQL(" IS_TEMPLATE true")
+    deadline = time.monotonic() + wait_seconds
     with _maintenance(server) as admin:
-        admin.execute(statement)
+        while True:
+            try:
+                admin.execute(statement)
+                break
+            except psycopg.errors.ObjectInUse:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
         _copy_database_privileges(admin, template, dbname)
     return dbname
 

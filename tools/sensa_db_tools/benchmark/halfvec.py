@@ -8,8 +8,8 @@ with the same parameters and build settings; the same queries run through
 each (``ORDER BY`` the matching expression, at the functions' ef_search and
 iterative scan; the halfvec query as the functions run it, twice 10 candidates
 ranked in full precision), taking turns query by query, and recall@10 is
-measured against the exact answer over the full-precision vectors. The issue's
-rule for adopting halfvec: recall within 0.005 of the vector index's and the
+measured against the exact answer over the full-precision vectors. The rule
+for adopting halfvec: recall within 0.005 of the vector index's and the
 index at least 40% smaller.
 """
 

@@ -167,7 +167,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# find_similar_documents' targets (the issue's), drawn on the plot.
+# find_similar_documents' performance targets, drawn on the plot.
 TARGET_RECALL = 0.95
 TARGET_P95_MS = 15
 

@@ -10,7 +10,7 @@ from typing import Any
 class Scale:
     """Row counts of the data set and repetitions of each measurement.
 
-    The default is the issue's data set: 1,000 learners with 5 courses each,
+    The default data set: 1,000 learners with 5 courses each,
     100,000 processed documents (20 per course) and 300,000 keywords. Chapters,
     relationships, progress, annotations and analogy feedback follow from
     these in the proportions of ``dataset``.
@@ -31,7 +31,7 @@ class Scale:
 
     @classmethod
     def default(cls, factor: float = 1.0) -> Scale:
-        """The issue's data set, every count multiplied by ``factor``."""
+        """The default data set, every count multiplied by ``factor``."""
         if factor <= 0:
             raise ValueError(f"the scale factor must be positive, not {factor}")
 

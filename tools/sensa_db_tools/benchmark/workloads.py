@@ -48,7 +48,7 @@ class WrongAnswerError(AssertionError):
 
 @dataclass(frozen=True)
 class Target:
-    """The design's promised figure and the issue's target, both p95 in milliseconds."""
+    """The design's promised figure and the performance target, both p95 in milliseconds."""
 
     design_ms: float | None
     target_ms: float | None
