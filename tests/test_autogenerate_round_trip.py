@@ -7,9 +7,9 @@ backslash and ``$$``, a policy), see `alembic check` fail, autogenerate, and
 require of the revision exactly those operations, written readably, then
 upgrade -> check clean -> downgrade -> upgrade. The working tree is never touched.
 
-The enums changed here are ones nothing else depends on; the walk-through in
-tests/test_revision_walkthrough.py changes one that functions and a trigger
-depend on.
+The enums changed here are ones nothing else depends on; tests/test_enum_sync.py
+and tests/test_revision_walkthrough.py change ones that functions and a
+trigger depend on.
 """
 
 from __future__ import annotations

@@ -42,13 +42,12 @@ import pytest
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from sensa_db import request_context
 from sensa_db.database import DATABASE_URL_ENV, REPLICA_HOST_ENV, REPLICA_URL_ENV
+from sensa_db.request_context import WrongLogin
 from sensa_db.security import ADMIN_ROLE, APP_ROLE, SCHEMA_OWNER_ROLE, WORKER_ROLE
 from tests.pipeline_world import pipeline_output, upload_as_admin
 from tests.postgres import REPO_ROOT, PostgresServer
@@ -89,12 +88,6 @@ def revision_header() -> str:
     header = template.split('"""', 2)[2].split("\ndef upgrade", 1)[0]
     lines = [line for line in header.splitlines() if "${" not in line]
     return "\n".join(lines) + AUTOGENERATE_IMPORTS
-
-
-# Examples of features that reach main with other changes, by id (document#heading[-n]).
-LANDS_WITH_RUNTIME = {"README.md#using-the-models-2", "README.md#a-read-replica-2"}
-# The enum downgrade the guidelines show fails on functions that depend on the type.
-LANDS_WITH_WORKFLOW = {"MIGRATION_GUIDELINES.md#enums"}
 
 
 @dataclass(frozen=True)
@@ -163,14 +156,7 @@ def _examples(language: str) -> list[Example]:
 
 
 def _param(example: Example) -> Any:
-    marks = []
-    if example.id in LANDS_WITH_RUNTIME:
-        marks.append(pytest.mark.xfail(reason="lands with the runtime change", strict=True))
-    if example.id in LANDS_WITH_WORKFLOW:
-        marks.append(
-            pytest.mark.xfail(reason="lands with the revision workflow change", strict=True)
-        )
-    return pytest.param(example, id=example.id, marks=marks)
+    return pytest.param(example, id=example.id)
 
 
 @dataclass(frozen=True)
@@ -430,11 +416,6 @@ def test_a_step_whose_test_does_not_name_the_document_is_caught() -> None:
     assert "no tests/nothing.py" in (not_run_by_the_test_it_names(missing[0]) or "")
 
 
-# learner_session refuses a login outside sensa_app with WrongLogin once the runtime has
-# it; before, the owner's query simply finds no row.
-REFUSED_LOGIN = getattr(request_context, "WrongLogin", NoResultFound)
-
-
 def _readme_example(name: str) -> Example:
     (example,) = [e for e in PYTHON_EXAMPLES if e.id == f"README.md#{name}"]
     return example
@@ -456,14 +437,14 @@ def test_an_example_missing_an_import_is_caught(
 def test_an_example_run_as_the_wrong_login_is_caught(
     example_database: ExampleDatabase, clean_environment: pytest.MonkeyPatch
 ) -> None:
-    """The control: the first example fails as the owner, who sees no learner's row."""
+    """The control: the first example, as the owner, is refused with the grant to run."""
     example = _readme_example("using-the-models")
     assert example.marker is not None
     assert example.marker.startswith("as sensa_app;")
     as_owner = dataclasses.replace(
         example, marker=example.marker.replace("as sensa_app", "as the migrating login")
     )
-    with pytest.raises(REFUSED_LOGIN):
+    with pytest.raises(WrongLogin, match="GRANT sensa_app TO"):
         run_example(as_owner, example_database, clean_environment)
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from tests.alembic_sandbox import edit, run_alembic, scratch_repository
+
+# Alembic in subprocesses on a scratch copy: left out of the fast loop
+# (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
 
 DEPENDENTS = text(
     """
@@ -37,6 +42,8 @@ def dependents(connection: Connection) -> list[tuple[object, ...]]:
     ]
 
 
+# alembic on a scratch copy, up and down: left out of the fast loop.
+@pytest.mark.slow
 def test_the_downgrade_of_an_added_value_keeps_functions_triggers_owners_and_grants(
     tmp_path: Path, migrated_database: str
 ) -> None:

@@ -92,6 +92,8 @@ def test_a_kept_database_stays(pg_server: PostgresServer) -> None:
     assert not database_exists(pg_server, dbname)
 
 
+# Each waits out a busy template: left out of the fast loop.
+@pytest.mark.slow
 def test_a_clone_waits_for_a_session_on_its_template_to_end(pg_server: PostgresServer) -> None:
     with pg_server.database(template=EXTENSIONS_TEMPLATE, as_template=True) as template:
         on_template = pg_server.connect(template)
@@ -105,6 +107,7 @@ def test_a_clone_waits_for_a_session_on_its_template_to_end(pg_server: PostgresS
         local_cluster.drop_database(pg_server.as_url, clone)
 
 
+@pytest.mark.slow
 def test_a_clone_gives_up_when_the_template_stays_busy(pg_server: PostgresServer) -> None:
     """The control: without the wait, the session on the template refuses the clone."""
     with (

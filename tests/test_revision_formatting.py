@@ -9,7 +9,13 @@ import sysconfig
 import venv
 from pathlib import Path
 
+import pytest
+
 from tests.alembic_sandbox import scratch_repository
+
+# Alembic in subprocesses on a scratch copy: left out of the fast loop
+# (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
 
 # Directories without a ruff executable, for PATH.
 SYSTEM_PATH = "/usr/bin:/bin"

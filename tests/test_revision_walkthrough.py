@@ -16,11 +16,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
 from tests.alembic_sandbox import edit, run_alembic, scratch_repository
 from tests.postgres import REPO_ROOT
+
+# Alembic in subprocesses on a scratch copy: left out of the fast loop
+# (pytest -m "not slow"); CI runs it.
+pytestmark = pytest.mark.slow
 
 COLUMN = """    archived_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), info=beyond_design("when the learner put the document away")
@@ -124,6 +129,8 @@ def in_repository(repository: Path, *arguments: str) -> subprocess.CompletedProc
     )
 
 
+# alembic on a scratch copy, revision after revision: left out of the fast loop.
+@pytest.mark.slow
 def test_a_column_an_index_and_an_enum_value_pass_every_check(
     tmp_path: Path, migrated_database: str
 ) -> None:

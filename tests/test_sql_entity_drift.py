@@ -132,6 +132,7 @@ def test_the_comparison_leaves_the_database_as_it_was(owner: Connection) -> None
     assert catalog() == before
 
 
+@pytest.mark.slow
 def test_it_finds_what_alembic_utils_finds(owner: Connection) -> None:
     """On a subset of the package, where alembic_utils' per-entity comparison is quick
     enough to run: every entity outside it is live and undeclared, so dropped by both."""
