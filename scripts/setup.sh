@@ -125,6 +125,11 @@ else
     fi
     cd pgvector
     # OPTFLAGS="" : no -march=native, so the build runs on any CPU of the fleet.
+    # It costs the schema's searches nothing: pgvector picks its F16C/AVX/FMA
+    # halfvec distance kernels at run time (and FMA clones of the vector ones),
+    # so the HNSW scans ran as fast as with -march=x86-64-v3 (docs/BENCHMARKS.md).
+    # Only the vector-to-halfvec cast is software here (about 2x slower), which
+    # no function applies per row.
     note "building $(basename "$(ls "$build_dir"/pgvector_*.dsc)" .dsc)"
     make -s OPTFLAGS="" PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config" >/dev/null 2>&1 || die "pgvector failed to build"
     as_root make -s install PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config" >/dev/null || die "pgvector failed to install"

@@ -21,6 +21,7 @@ IMMUTABLE = {
     "check_claim_arguments",
     "check_pipeline_result_shape",
     "check_search_arguments",
+    "check_similarity_search",
 }
 STABLE = {
     "find_similar_documents",

@@ -430,5 +430,67 @@ def test_control_a_search_over_everything_converts_the_query_to_half_precision(
 def test_a_query_of_another_dimension_is_refused_naming_the_dimensions(
     connection: Connection, corpus: Corpus
 ) -> None:
-    with refused(connection, "22000", message="expected 768 dimensions, not 2"):
+    rule = "query_embedding_dimensions"
+    with refused(connection, "22000", constraint=rule, message="768 dimensions, not 2"):
         similar_keywords(connection, "[1,2]", 10, None)
+
+
+SEARCHES = {
+    "find_similar_documents": "SELECT * FROM find_similar_documents(CAST(:q AS vector), :n, -1.0)",
+    "find_similar_keywords": "SELECT * FROM find_similar_keywords(CAST(:q AS vector), :n, -1.0)",
+    "find_similar_keywords in a course": (
+        "SELECT * FROM find_similar_keywords(CAST(:q AS vector), :n, -1.0, :c)"
+    ),
+}
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+@pytest.mark.parametrize(
+    ("match_count", "accepted"), [(1, True), (100, True), (0, False), (101, False), (None, False)]
+)
+def test_match_count_is_bounded_naming_the_rule(
+    connection: Connection, corpus: Corpus, search: str, match_count: int | None, accepted: bool
+) -> None:
+    """1 to 100 rows; NULL would have been no LIMIT at all."""
+    parameters = {"q": corpus.query, "n": match_count, "c": corpus.target_course}
+    if accepted:
+        rows = connection.execute(text(SEARCHES[search]), parameters).all()
+        assert len(rows) <= match_count
+    else:
+        with refused(connection, "22023", constraint="match_count_within_limit"):
+            connection.execute(text(SEARCHES[search]), parameters)
+
+
+ZERO = axis_vector()
+TINY = axis_vector(1e-6)
+
+
+@pytest.mark.parametrize("search", SEARCHES)
+def test_a_zero_query_is_refused_naming_the_rule(
+    connection: Connection, corpus: Corpus, search: str
+) -> None:
+    """A query of length 0 has a NaN similarity to every row, which passed any threshold;
+    a short query of any direction (the control) is answered."""
+    parameters = {"q": TINY, "n": 10, "c": corpus.target_course}
+    connection.execute(text(SEARCHES[search]), parameters).all()
+    with refused(connection, "22023", constraint="query_embedding_not_zero"):
+        connection.execute(text(SEARCHES[search]), {**parameters, "q": ZERO})
+
+
+def test_control_without_the_rule_a_zero_query_passes_any_threshold(
+    connection: Connection, corpus: Corpus
+) -> None:
+    """What the rule prevents: the NaN distance of a zero query compares above 0.99."""
+    nan_passes = connection.scalar(
+        text(
+            "SELECT count(*) FROM (SELECT 1 - (embedding <=> CAST(:q AS vector)) AS similarity"
+            " FROM keywords LIMIT 10) AS candidates WHERE similarity >= 0.99"
+        ),
+        {"q": ZERO},
+    )
+    assert nan_passes == 10
+
+
+def test_a_learners_zero_query_is_refused_too(learner: Connection) -> None:
+    with refused(learner, "22023", constraint="query_embedding_not_zero"):
+        similar_documents(learner, ZERO, 10, -1.0)

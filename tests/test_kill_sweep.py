@@ -66,6 +66,32 @@ def test_a_sample_of_kills_leaves_nothing_the_next_run_cannot_finish(server: URL
         assert outcome.same_schema, outcome.problems
 
 
+def check_kills_between_steps(
+    server: URL, revision: str, steps: tuple[str, ...], last_step: str
+) -> None:
+    """Kill ``revision``'s upgrade at the first statement matching each of ``steps``, in
+    order, and just after the one matching ``last_step`` (alembic_version not yet
+    moved), alternating SIGKILL and pg_terminate_backend; every re-run must finish."""
+    alembic_ini = REPO_ROOT / "alembic.ini"
+    with clean_steps(server, alembic_ini, revisions={revision}) as found:
+        points = kill_points(found)
+
+        def first(pattern: str) -> KillPoint:
+            return next(point for point in points if re.search(pattern, point.statement))
+
+        chosen = [first(step) for step in steps]
+        chosen.append(points[points.index(first(last_step)) + 1])
+        positions = [points.index(point) for point in chosen]
+        assert positions == sorted(positions), positions
+        ways = (["sigkill", "terminate"] * len(chosen))[: len(chosen)]
+        outcomes = [
+            kill_once(server, alembic_ini, point, way)
+            for point, way in zip(chosen, ways, strict=True)
+        ]
+    print(render_markdown(outcomes))
+    assert [outcome.problems for outcome in outcomes if not outcome.ok] == []
+
+
 # Revision 52a077888982 swaps each HNSW index for its halfvec one in steps, each
 # in its own transaction. Killed before the documents' build (the old index
 # renamed), before the function switch (both indexes), before the old index's
@@ -81,21 +107,25 @@ LAST_HALF_PRECISION_STEP = r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywo
 
 
 def test_the_halfvec_index_swap_reruns_after_a_kill_between_its_steps(server: URL) -> None:
-    alembic_ini = REPO_ROOT / "alembic.ini"
-    with clean_steps(server, alembic_ini, revisions={HALF_PRECISION_REVISION}) as steps:
-        points = kill_points(steps)
+    check_kills_between_steps(
+        server, HALF_PRECISION_REVISION, HALF_PRECISION_STEPS, LAST_HALF_PRECISION_STEP
+    )
 
-        def first(pattern: str) -> KillPoint:
-            return next(point for point in points if re.search(pattern, point.statement))
 
-        chosen = [first(step) for step in HALF_PRECISION_STEPS]
-        chosen.append(points[points.index(first(LAST_HALF_PRECISION_STEP)) + 1])
-        positions = [points.index(point) for point in chosen]
-        assert positions == sorted(positions), positions
-        ways = ["sigkill", "terminate"] * 2
-        outcomes = [
-            kill_once(server, alembic_ini, point, way)
-            for point, way in zip(chosen, ways, strict=True)
-        ]
-    print(render_markdown(outcomes))
-    assert [outcome.problems for outcome in outcomes if not outcome.ok] == []
+# Revision 5d0c7e91a4b3 rebuilds four join indexes with user_id carried, each in
+# steps of their own transaction. Killed before the first build (the old index
+# renamed), before the old index's drop (both indexes), between two indexes, and
+# after the last step (alembic_version not yet moved).
+OWNER_INDEX_REVISION = "5d0c7e91a4b3"
+OWNER_INDEX_STEPS = (
+    r"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_documents_course_id ",
+    r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_documents_course_id_ccold",
+    r"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_chapters_processed_id ",
+)
+LAST_OWNER_INDEX_STEP = r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywords_chapter_id_ccold"
+
+
+def test_the_owner_index_rebuild_reruns_after_a_kill_between_its_steps(server: URL) -> None:
+    check_kills_between_steps(
+        server, OWNER_INDEX_REVISION, OWNER_INDEX_STEPS, LAST_OWNER_INDEX_STEP
+    )

@@ -49,9 +49,19 @@ $$;
  *
  * The design joined documents x processed documents x chapters x keywords and
  * counted DISTINCT, which builds one row per keyword-and-document
- * combination before counting; each count is now its own aggregate over the
- * indexed course_id / foreign-key paths. Counting from the course row means
- * row-level security on courses also gates the counts.
+ * combination before counting. Here each table is read once, along the
+ * indexed course_id / foreign-key paths: the course's documents counted by
+ * status, and its processed documents' chapters, each with its keywords
+ * counted through idx_keywords_chapter_id. Under row-level security every
+ * table read adds a policy and a call of current_learner_id(), and each of
+ * these indexes carries user_id, so the policy's filter is answered from the
+ * index (docs/BENCHMARKS.md). Counting from the course row means row-level
+ * security on courses also gates the counts.
+ *
+ * PL/pgSQL, its plan made once per session and reused (plan_cache_mode =
+ * force_generic_plan: the plan is the same index path for any course). As a
+ * SQL function it was planned anew at every call, row-level security's
+ * quals with it.
  *
  * SECURITY INVOKER: row-level security decides which courses the caller sees.
  */
@@ -64,26 +74,17 @@ RETURNS TABLE (
     total_chapters integer,
     total_keywords integer
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT
         documents.total, documents.completed, documents.pending, documents.failed,
-        (
-            SELECT count(*)::integer
-            FROM public.chapters c
-            JOIN public.processed_documents pd ON pd.processed_id = c.processed_id
-            WHERE pd.course_id = co.course_id
-        ),
-        (
-            SELECT count(*)::integer
-            FROM public.keywords k
-            JOIN public.chapters c ON c.chapter_id = k.chapter_id
-            JOIN public.processed_documents pd ON pd.processed_id = c.processed_id
-            WHERE pd.course_id = co.course_id
-        )
+        concept_map.chapters, concept_map.keywords
     FROM public.courses co
     CROSS JOIN LATERAL (
         SELECT
@@ -94,7 +95,17 @@ AS $$
         FROM public.course_documents d
         WHERE d.course_id = co.course_id
     ) AS documents
-    WHERE co.course_id = p_course_id
+    CROSS JOIN LATERAL (
+        SELECT count(*)::integer AS chapters, coalesce(sum(words.keywords), 0)::integer AS keywords
+        FROM public.processed_documents pd
+        JOIN public.chapters c ON c.processed_id = pd.processed_id
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS keywords FROM public.keywords k WHERE k.chapter_id = c.chapter_id
+        ) AS words
+        WHERE pd.course_id = co.course_id
+    ) AS concept_map
+    WHERE co.course_id = p_course_id;
+END;
 $$;
 
 /**
@@ -108,6 +119,11 @@ $$;
  * across all courses, and a lapsed streak reads 0. total_time_spent is 0,
  * not NULL, before any progress.
  *
+ * The course's chapters are read once, each with the learner's progress row
+ * on it if any (unique_user_chapter_progress: at most one), rather than once
+ * to count them and again to join the progress; PL/pgSQL with its plan
+ * reused, as get_course_stats().
+ *
  * SECURITY INVOKER: row-level security decides which courses and progress
  * rows the caller sees.
  */
@@ -119,35 +135,35 @@ RETURNS TABLE (
     current_streak integer,
     total_time_spent integer
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT
         chapters.total,
-        progress.completed,
-        round(progress.completed::numeric / nullif(chapters.total, 0) * 100, 2),
+        chapters.completed,
+        round(chapters.completed::numeric / nullif(chapters.total, 0) * 100, 2),
         streak.current_streak,
-        progress.seconds
+        chapters.seconds
     FROM public.courses co
     CROSS JOIN LATERAL (
-        SELECT count(*)::integer AS total
-        FROM public.chapters c
-        JOIN public.processed_documents pd ON pd.processed_id = c.processed_id
-        WHERE pd.course_id = co.course_id
-    ) AS chapters
-    CROSS JOIN LATERAL (
         SELECT
+            count(*)::integer AS total,
             (count(*) FILTER (WHERE up.completed))::integer AS completed,
             coalesce(sum(up.time_spent_seconds), 0)::integer AS seconds
-        FROM public.user_progress up
-        JOIN public.chapters c ON c.chapter_id = up.chapter_id
-        JOIN public.processed_documents pd ON pd.processed_id = c.processed_id
-        WHERE up.user_id = p_user_id AND pd.course_id = co.course_id
-    ) AS progress
+        FROM public.processed_documents pd
+        JOIN public.chapters c ON c.processed_id = pd.processed_id
+        LEFT JOIN public.user_progress up
+            ON up.chapter_id = c.chapter_id AND up.user_id = p_user_id
+        WHERE pd.course_id = co.course_id
+    ) AS chapters
     CROSS JOIN LATERAL public.get_learner_streak(p_user_id) AS streak
-    WHERE co.course_id = p_course_id
+    WHERE co.course_id = p_course_id;
+END;
 $$;
 
 /**

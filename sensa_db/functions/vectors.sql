@@ -17,10 +17,57 @@ AS $$
 $$;
 
 /**
+ * Refuses the arguments of a similarity search that it cannot answer
+ * meaningfully, naming the rule broken (SQLSTATE 22023 unless said):
+ *
+ * - match_count_within_limit: match_count from 1 to 100. NULL would be no
+ *   LIMIT at all (every row, and through the HNSW index an iterative scan up
+ *   to hnsw.max_scan_tuples); a page of search results is tens of rows, and
+ *   100 keeps the global search's 2 x match_count candidates within what one
+ *   iterative scan returns cheaply.
+ * - query_embedding_dimensions (SQLSTATE 22000, as pgvector's own): the
+ *   embeddings' 768 dimensions. pgvector refuses another count too, but with
+ *   a message that depends on which operation meets the query first.
+ * - query_embedding_not_zero: a query of length 0 has no direction: its
+ *   cosine distance to every row is NaN, which PostgreSQL orders after every
+ *   number and compares as greater, so min_similarity let every row through
+ *   with a similarity of NaN.
+ *
+ * A NULL query_embedding passes: it matches no row (its distances are NULL).
+ * find_similar_documents() and find_similar_keywords() call it first.
+ */
+CREATE OR REPLACE FUNCTION public.check_similarity_search(query_embedding vector, match_count integer)
+RETURNS void
+LANGUAGE plpgsql
+IMMUTABLE
+PARALLEL SAFE
+SECURITY INVOKER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+    IF match_count IS NULL OR match_count < 1 OR match_count > 100 THEN
+        RAISE EXCEPTION 'match_count must be from 1 to 100, not % (rule match_count_within_limit)',
+            coalesce(match_count::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', CONSTRAINT = 'match_count_within_limit';
+    END IF;
+    IF public.vector_dims(query_embedding) <> 768 THEN
+        RAISE EXCEPTION 'a query embedding needs 768 dimensions, not % (rule query_embedding_dimensions)',
+            public.vector_dims(query_embedding)
+            USING ERRCODE = 'data_exception', CONSTRAINT = 'query_embedding_dimensions';
+    END IF;
+    IF public.vector_norm(query_embedding) = 0 THEN
+        RAISE EXCEPTION 'a query embedding of length 0 has no direction to compare (rule query_embedding_not_zero)'
+            USING ERRCODE = 'invalid_parameter_value', CONSTRAINT = 'query_embedding_not_zero';
+    END IF;
+END;
+$$;
+
+/**
  * The processed documents whose embedding is nearest to query_embedding by
  * cosine distance: at most match_count of them, those with a similarity of
  * at least min_similarity, most similar first. The similarity returned is
- * the exact one (the same as cosine_similarity()).
+ * the exact one (the same as cosine_similarity()). Arguments it cannot
+ * answer are refused by check_similarity_search().
  *
  * A learner (a request context, current_learner_id()) searches their own
  * documents, a hundred or so: an exact scan of them in full precision, always
@@ -32,7 +79,7 @@ $$;
  * index's half-precision expression instead, as the global search does, cast
  * every row: 2.9 ms against 0.36 ms for 216 documents, with pgvector built
  * portable (OPTFLAGS="", converting to half precision in software); F16C
- * instructions make the cast cheaper but not free (docs/BENCHMARK.md).
+ * instructions make the cast cheaper but not free (docs/BENCHMARKS.md).
  *
  * Everyone else (the worker, staff) searches every document: the inner query
  * is the shape the HNSW index idx_processed_docs_embedding answers, ORDER BY
@@ -44,8 +91,28 @@ $$;
  * candidates, since a filter on the distance would make the index scan keep
  * looking for rows that do not exist. Iterative scans (pgvector 0.8, relaxed
  * order, re-sorted outside) keep match_count rows coming when row-level
- * security filters out candidates. On a small table the planner still takes
- * an exact scan where that is cheaper.
+ * security filters out candidates, and return the candidates beyond
+ * hnsw.ef_search (100) that a match_count over 50 asks for. On a small table
+ * the planner still takes an exact scan where that is cheaper.
+ *
+ * plan_cache_mode = force_generic_plan: each query is planned once per
+ * session and its plan reused. By default PL/pgSQL planned the global query
+ * anew at every call, because its generic plan (LIMIT unknown, costed as a
+ * tenth of the table) looked dearer than a custom one: 0.1 to 0.2 ms of
+ * server time per call on the benchmark's data, most of what the function
+ * cost beyond the index scan (docs/BENCHMARKS.md). Two things follow from
+ * the generic plan. The query is converted to half precision once, in a
+ * sub-select (an InitPlan): a custom plan folded the cast into a constant, a
+ * generic one would cast it again for every row an exact scan reads. And
+ * enable_seqscan = off: costed for a tenth of the table, a sort of every
+ * embedding looked cheaper than the HNSW scan on small tables (2,400
+ * keywords) and took about ten times as long (every row cast to half
+ * precision);
+ * each query of these functions has an index that serves it at any size
+ * (tests/test_vector_plans.py). The hnsw.* settings are
+ * set in the body and the caller's values restored: as SET clauses of the
+ * function they would need pgvector's library loaded before CREATE FUNCTION
+ * by a role that is not a superuser (a migration, a restore).
  *
  * SECURITY INVOKER: row-level security decides which documents the caller sees.
  */
@@ -65,11 +132,14 @@ LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
 AS $$
 DECLARE
     caller_iterative_scan text := current_setting('hnsw.iterative_scan', true);
     caller_ef_search text := current_setting('hnsw.ef_search', true);
 BEGIN
+    PERFORM public.check_similarity_search(query_embedding, match_count);
     IF public.current_learner_id() IS NULL THEN
         PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
         PERFORM set_config('hnsw.ef_search', '100', true);
@@ -80,8 +150,8 @@ BEGIN
             SELECT pd.processed_id, pd.document_id, pd.course_id, pd.subject,
                    pd.embedding <=> query_embedding AS distance
             FROM public.processed_documents pd
-            ORDER BY pd.embedding::halfvec(768) <=> query_embedding::halfvec(768)
-            LIMIT 2 * match_count::bigint
+            ORDER BY pd.embedding::halfvec(768) <=> (SELECT query_embedding::halfvec(768))
+            LIMIT 2 * match_count
         ) AS nearest
         WHERE 1 - nearest.distance >= min_similarity
         ORDER BY nearest.distance, nearest.processed_id
@@ -110,6 +180,7 @@ $$;
  * The keywords whose embedding is nearest to query_embedding by cosine
  * distance, optionally only those of one course: at most match_count, those
  * with a similarity of at least min_similarity, most similar first.
+ * Arguments it cannot answer are refused by check_similarity_search().
  *
  * With a course: an exact scan of the course's keywords (its processed
  * documents, their chapters, their keywords, each through its index). A
@@ -128,8 +199,8 @@ $$;
  * over the half-precision expression, with the iterative scan (pgvector 0.8,
  * relaxed order, re-sorted outside) so that the rows row-level security
  * filters out do not leave the answer short; the candidates, the
- * full-precision re-ranking and the hnsw.* settings are as in
- * find_similar_documents().
+ * full-precision re-ranking, the hnsw.* settings and the plan reused for the
+ * session are as in find_similar_documents().
  *
  * SECURITY INVOKER: row-level security decides which keywords the caller sees.
  */
@@ -150,11 +221,14 @@ LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
 AS $$
 DECLARE
     caller_iterative_scan text := current_setting('hnsw.iterative_scan', true);
     caller_ef_search text := current_setting('hnsw.ef_search', true);
 BEGIN
+    PERFORM public.check_similarity_search(query_embedding, match_count);
     IF p_course_id IS NULL AND public.current_learner_id() IS NULL THEN
         PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
         PERFORM set_config('hnsw.ef_search', '100', true);
@@ -165,8 +239,8 @@ BEGIN
             SELECT k.keyword_id, k.chapter_id, k.term, k.definition,
                    k.embedding <=> query_embedding AS distance
             FROM public.keywords k
-            ORDER BY k.embedding::halfvec(768) <=> query_embedding::halfvec(768)
-            LIMIT 2 * match_count::bigint
+            ORDER BY k.embedding::halfvec(768) <=> (SELECT query_embedding::halfvec(768))
+            LIMIT 2 * match_count
         ) AS nearest
         WHERE 1 - nearest.distance >= min_similarity
         ORDER BY nearest.distance, nearest.keyword_id

@@ -78,6 +78,13 @@ def beyond_design(reason: str) -> dict[str, Any]:
     return {BEYOND_DESIGN_INFO_KEY: reason}
 
 
+OWNER_IN_JOIN_INDEX = (
+    "the design's index on the join column also carries (INCLUDE) user_id and the columns the"
+    " joins read, so that a learner's join through it is an index-only scan: row-level"
+    " security's user_id filter is answered from the index, not from each row's heap page"
+)
+
+
 NOT_NULL_DEFAULT = "the design gives a default but allows NULL; a NULL here has no meaning"
 NOT_NULL_OWNER = (
     "the design allows NULL; a row without its owner would be orphaned"

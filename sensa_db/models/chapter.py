@@ -9,9 +9,11 @@ from sqlalchemy.sql.elements import conv
 
 from sensa_db.models.base import (
     NOT_NULL_OWNER,
+    OWNER_IN_JOIN_INDEX,
     Base,
     CreatedAtMixin,
     concept_map_owner_column,
+    departs_from_design,
     serves,
     stricter,
     uuid_primary_key,
@@ -73,6 +75,11 @@ class Chapter(CreatedAtMixin, Base):
         CheckConstraint("exam_relevance_score BETWEEN 0 AND 100", name="exam_relevance_score"),
         CheckConstraint("complexity_score BETWEEN 0 AND 100", name="complexity_score"),
         CheckConstraint("estimated_time_minutes >= 0", name="estimated_time_minutes_non_negative"),
-        Index("idx_chapters_processed_id", "processed_id"),
+        Index(
+            "idx_chapters_processed_id",
+            "processed_id",
+            postgresql_include=["chapter_id", "user_id"],
+            info=departs_from_design(OWNER_IN_JOIN_INDEX),
+        ),
         Index("idx_chapters_number", "chapter_number"),
     )

@@ -9,10 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sensa_db.models.base import (
     NOT_NULL_OWNER,
+    OWNER_IN_JOIN_INDEX,
     Base,
     CreatedAtMixin,
     bool_column,
     concept_map_owner_column,
+    departs_from_design,
     serves,
     stricter,
     uuid_primary_key,
@@ -61,7 +63,12 @@ class Keyword(CreatedAtMixin, Base):
             "user_id",
             info=serves("row-level security: every learner policy is user_id = <request context>"),
         ),
-        Index("idx_keywords_chapter_id", "chapter_id"),
+        Index(
+            "idx_keywords_chapter_id",
+            "chapter_id",
+            postgresql_include=["user_id"],
+            info=departs_from_design(OWNER_IN_JOIN_INDEX),
+        ),
         Index("idx_keywords_term", "term"),
         Index("idx_keywords_primary", "is_primary", postgresql_where=text("is_primary = true")),
         half_precision_hnsw_index("idx_keywords_embedding", embedding),

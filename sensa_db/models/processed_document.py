@@ -119,7 +119,11 @@ class ProcessedDocument(Base):
         Index(
             "idx_processed_docs_course_id",
             "course_id",
-            info=serves("a course's processed documents (get_course_stats, course deletion)"),
+            postgresql_include=["processed_id", "user_id"],
+            info=serves(
+                "a course's processed documents (get_course_stats, course deletion); with"
+                " processed_id and user_id carried, an index-only scan for a learner"
+            ),
         ),
         Index(
             "idx_processed_docs_concept_map",

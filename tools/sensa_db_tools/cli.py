@@ -360,6 +360,7 @@ def _benchmark(args: argparse.Namespace) -> int:
                 after,
                 repetitions=args.revisions_repetitions,
                 pgbench_clients=args.revisions_pgbench_clients,
+                real_paragraphs=args.real_paragraphs if args.real else None,
             )
         except WrongAnswerError as exc:
             print(f"sensa-db benchmark: wrong result: {exc}", file=sys.stderr)

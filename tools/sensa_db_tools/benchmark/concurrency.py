@@ -58,8 +58,10 @@ PICKS = 1_000
 CLIENT_COUNTS = (1, 4, 16, 64)
 REPETITIONS = 3
 SECONDS = 10
-# Two-sided 95% Student t quantiles by degrees of freedom, for the RLS overhead's interval.
+# Two-sided 95% Student t quantiles by degrees of freedom, for the RLS overhead's interval;
+# beyond 9 degrees of freedom (many paired requests), those of 10, 20, 30, 60 and 120.
 T_95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+T_95_BEYOND = ((120, 1.980), (60, 2.000), (30, 2.042), (20, 2.086), (10, 2.228))
 
 _PICK = (
     "\\set n random(1, {picks})\n"
@@ -326,7 +328,9 @@ def mean_interval(values: Sequence[float]) -> dict[str, float]:
     mean = statistics.fmean(values)
     if len(values) < 2:
         return {"mean": mean, "low": math.nan, "high": math.nan, "n": len(values)}
-    half = T_95[len(values) - 1] * statistics.stdev(values) / math.sqrt(len(values))
+    freedom = len(values) - 1
+    t = T_95.get(freedom) or next(q for df, q in T_95_BEYOND if freedom >= df)
+    half = t * statistics.stdev(values) / math.sqrt(len(values))
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": len(values)}
 
 

@@ -27,7 +27,7 @@ from sensa_db_tools.benchmark.loading import (
     build_index,
     full_precision_hnsw_index,
 )
-from sensa_db_tools.benchmark.plans import FUNCTION_HNSW_SETTINGS, plan_nodes, summary
+from sensa_db_tools.benchmark.plans import FUNCTION_SETTINGS, plan_nodes, summary
 from sensa_db_tools.benchmark.workloads import (
     FULL_PRECISION_DOCUMENTS,
     FULL_PRECISION_KEYWORDS,
@@ -88,7 +88,7 @@ def _compare(
     owner.execute(f"ANALYZE public.{search.table}")
     owner.commit()
     exacts = [exact_neighbours(admin, search.full_precision, {"q": q}) for q in queries]
-    ef_search = int(FUNCTION_HNSW_SETTINGS["hnsw.ef_search"])
+    ef_search = int(FUNCTION_SETTINGS["hnsw.ef_search"])
     compared = compare_recall(
         admin,
         {"vector": search.full_precision, "halfvec": search.half_precision},

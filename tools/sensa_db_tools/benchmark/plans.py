@@ -20,9 +20,16 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-# What find_similar_documents() and find_similar_keywords() set for their HNSW
-# scans (sensa_db/functions/vectors.sql): their query is explained under them.
-FUNCTION_HNSW_SETTINGS = {"hnsw.iterative_scan": "relaxed_order", "hnsw.ef_search": "100"}
+# What find_similar_documents() and find_similar_keywords() set for their queries
+# (sensa_db/functions/vectors.sql): the HNSW scans' settings, the plan reused for
+# the session, generic (its LIMIT unknown), and no sequential scan where an index
+# serves. Their query is explained under them.
+FUNCTION_SETTINGS = {
+    "hnsw.iterative_scan": "relaxed_order",
+    "hnsw.ef_search": "100",
+    "plan_cache_mode": "force_generic_plan",
+    "enable_seqscan": "off",
+}
 
 FUNCTION_SOURCE = """
 SELECT p.prosrc, p.proargnames[1:p.pronargs],
@@ -117,7 +124,7 @@ class FunctionPlan:
     # Counted from the last where it is the last, so that the plan is read at a
     # revision before the branch existed as well (sensa-db benchmark --revisions).
     learner_branch: int | None = None
-    settings: Mapping[str, str] = field(default_factory=lambda: FUNCTION_HNSW_SETTINGS)
+    settings: Mapping[str, str] = field(default_factory=lambda: FUNCTION_SETTINGS)
 
     def describe(
         self,

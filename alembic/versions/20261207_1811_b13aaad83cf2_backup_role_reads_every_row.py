@@ -21,7 +21,7 @@ for a catalog update only: the twelve learner tables are locked first
 (LOCK_TABLES).
 
 Revision ID: b13aaad83cf2
-Revises: b17d6128de9c
+Revises: 5d0c7e91a4b3
 Create Date: 2026-12-07 18:10:00.000000+00:00
 
 """
@@ -32,7 +32,7 @@ from alembic import op
 from alembic_utils.pg_policy import PGPolicy
 
 revision: str = "b13aaad83cf2"
-down_revision: str | Sequence[str] | None = "b17d6128de9c"
+down_revision: str | Sequence[str] | None = "5d0c7e91a4b3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
