@@ -53,6 +53,7 @@ LEARNER_CALLS: dict[str, str] = {
     "get_learner_streak": "SELECT * FROM get_learner_streak(:user)",
     "get_feedback_summary": "SELECT * FROM get_feedback_summary(:course)",
     "check_search_arguments": "SELECT check_search_arguments('Cell', 20)",
+    "check_similarity_search": "SELECT check_similarity_search(CAST(:v AS vector), 10)",
 }
 # The other read-only calls, each as a role that may make it: consensus reads
 # every learner's rows, and an application checks the schema's revision at start-up.
