@@ -193,6 +193,20 @@ _APP_USER_PRIVILEGES = (
     | _columns("UPDATE", "email", "email_verified", "last_login_at", "is_active")
 )
 
+# A progress row keeps the learner, course and chapter it was inserted with (the
+# insert policy checks them), so the update policy need not check them again on
+# every heartbeat. A new column of user_progress is updatable once granted here.
+_APP_PROGRESS_PRIVILEGES = frozenset({"SELECT", "INSERT", "DELETE"}) | _columns(
+    "UPDATE",
+    "completed",
+    "completed_at",
+    "time_spent_seconds",
+    "current_streak_days",
+    "longest_streak_days",
+    "last_activity_date",
+    "badges",
+)
+
 # What processing needs: the document's location to fetch it, its status to
 # report progress, and the result tables. Nothing about the person: no users,
 # profiles, courses, annotations, progress or feedback.
@@ -210,7 +224,11 @@ _WORKER_STATUS_COLUMNS = ("processing_status", "task_id", "error_message", "proc
 # The worker reads; what it changes, it changes through the protocol's
 # functions, which run as sensa_pipeline.
 GRANTS: Mapping[str, Mapping[str, frozenset[str]]] = {
-    APP_ROLE: {table: (_APP_USER_PRIVILEGES if table == "users" else DML) for table in RLS_TABLES},
+    APP_ROLE: {
+        **dict.fromkeys(RLS_TABLES, DML),
+        "users": _APP_USER_PRIVILEGES,
+        "user_progress": _APP_PROGRESS_PRIVILEGES,
+    },
     WORKER_ROLE: {
         table: frozenset({"SELECT"})
         for table in (

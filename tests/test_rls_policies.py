@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from sensa_db.models import Chapter, ComplexityLevel, FeedbackType, metadata
 from sensa_db.request_context import set_transaction_user
-from sensa_db.security import APP_ROLE, RLS_TABLES
+from sensa_db.security import APP_ROLE, GRANTS, RLS_TABLES
 from sensa_db_tools.benchmark.plans import plan_nodes
 from tests.factories import LearnerGraph, make_learner_graph, sha256_of
 from tests.rls import (
@@ -304,7 +304,10 @@ def test_update_cannot_move_own_row_under_another_learner(
     me, other = learners
     column, their_value = MOVES[table]
     set_transaction_user(app_connection, me.user_id)
-    with denied_by_policy(table), app_connection.begin_nested():
+    # Where the application may update some columns only, the move is refused by
+    # the grant, before any policy.
+    refused = denied_by_policy if "UPDATE" in GRANTS[APP_ROLE][table] else denied_by_grant
+    with refused(table), app_connection.begin_nested():
         update_row(app_connection, table, a_row_of(me, table), column, their_value(other))
 
 
@@ -369,8 +372,8 @@ def test_without_a_context_every_table_reads_empty_and_rejects_writes(
         app_connection.execute(insert(metadata.tables[table]).values(rows(second, first)))
 
 
-def _chapters_read_by_a_heartbeat(connection: Connection, graph: LearnerGraph) -> int:
-    """Rows of chapters that a progress heartbeat's plan reads, run as the learner."""
+def _parent_rows_read_by_a_heartbeat(connection: Connection, graph: LearnerGraph) -> int:
+    """Rows of courses and chapters that a progress heartbeat's plan reads, as the learner."""
     connection.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
     set_transaction_user(connection, graph.user.user_id)
     plan = connection.execute(
@@ -384,16 +387,17 @@ def _chapters_read_by_a_heartbeat(connection: Connection, graph: LearnerGraph) -
     return sum(
         node["Actual Rows"] * node["Actual Loops"]
         for node in plan_nodes(plan[0]["Plan"])
-        if node.get("Relation Name") == "chapters"
+        if node.get("Relation Name") in {"courses", "chapters"}
     )
 
 
-def test_a_progress_write_checks_the_one_chapter_it_names_not_the_learners_library(
+def test_a_heartbeat_reads_no_parent_of_the_progress_row(
     owner_connection: Connection, owner_session: Session
 ) -> None:
-    """The WITH CHECK probes the row's chapter by key: a learner with 21 chapters pays
-    for one. The control restores the check it replaced (an array of every chapter
-    the learner can see) and shows the same heartbeat reading all 21."""
+    """The row's course and chapter were checked at its insert and the application
+    cannot change them, so the update's WITH CHECK reads neither. The controls restore
+    the checks it replaced: a probe of the row's course and chapter by key reads one
+    of each, and an array of every chapter the learner can see reads all 21."""
     graph = make_learner_graph(owner_session)
     owner_session.add_all(
         Chapter(processed_document=graph.processed, chapter_number=number, title=f"Part {number}")
@@ -403,13 +407,22 @@ def test_a_progress_write_checks_the_one_chapter_it_names_not_the_learners_libra
     owner_connection.execute(text("RESET ROLE"))
     owner_connection.execute(text(f"GRANT {APP_ROLE} TO CURRENT_USER"))
 
-    assert _chapters_read_by_a_heartbeat(owner_connection, graph) == 1
+    assert _parent_rows_read_by_a_heartbeat(owner_connection, graph) == 0
 
-    owner_connection.execute(
-        text(
-            "ALTER POLICY progress_isolation_update ON public.user_progress WITH CHECK ("
-            " user_id = (SELECT public.current_learner_id())"
-            " AND chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch)))"
+    owner_check = "user_id = (SELECT public.current_learner_id())"
+    for check, parent_rows in (
+        (
+            " AND EXISTS (SELECT FROM public.courses c WHERE c.course_id = user_progress.course_id)"
+            " AND EXISTS (SELECT FROM public.chapters ch"
+            " WHERE ch.chapter_id = user_progress.chapter_id)",
+            2,
+        ),
+        (" AND chapter_id = ANY (ARRAY(SELECT ch.chapter_id FROM public.chapters ch))", 21),
+    ):
+        owner_connection.execute(
+            text(
+                "ALTER POLICY progress_isolation_update ON public.user_progress"
+                f" WITH CHECK ({owner_check}{check})"
+            )
         )
-    )
-    assert _chapters_read_by_a_heartbeat(owner_connection, graph) == 21
+        assert _parent_rows_read_by_a_heartbeat(owner_connection, graph) == parent_rows
