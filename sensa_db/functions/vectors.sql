@@ -92,8 +92,17 @@ $$;
  * looking for rows that do not exist. Iterative scans (pgvector 0.8, relaxed
  * order, re-sorted outside) keep match_count rows coming when row-level
  * security filters out candidates, and return the candidates beyond
- * hnsw.ef_search (100) that a match_count over 50 asks for. On a small table
- * the planner still takes an exact scan where that is cheaper.
+ * hnsw.ef_search that a match_count over 32 asks for.
+ *
+ * hnsw.ef_search 64: the search's p95 target is 5 ms, and at 100 the index
+ * scan alone took 5.5 ms at p95 over 100,000 documents on the benchmark's
+ * 2-core machine (idle), 3.9 ms at 64. Recall@10 at 64: 0.975 (documents)
+ * and 0.980 (keywords) on that synthetic set, 0.9925 and 0.9900 on 30,000
+ * real sentence embeddings; at 100: 0.980 and 0.995, 0.9950 and 0.9970
+ * (docs/BENCHMARKS.md).
+ * Past a few hundred thousand documents recall falls at any ef_search with
+ * the design's graph (m 16); the remedy there is a denser graph or
+ * partitioning (docs/SCALING.md), not a wider search.
  *
  * plan_cache_mode = force_generic_plan: each query is planned once per
  * session and its plan reused. By default PL/pgSQL planned the global query
@@ -142,7 +151,7 @@ BEGIN
     PERFORM public.check_similarity_search(query_embedding, match_count);
     IF public.current_learner_id() IS NULL THEN
         PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
-        PERFORM set_config('hnsw.ef_search', '100', true);
+        PERFORM set_config('hnsw.ef_search', '64', true);
         RETURN QUERY
         SELECT nearest.processed_id, nearest.document_id, nearest.course_id, nearest.subject,
                1 - nearest.distance
@@ -231,7 +240,7 @@ BEGIN
     PERFORM public.check_similarity_search(query_embedding, match_count);
     IF p_course_id IS NULL AND public.current_learner_id() IS NULL THEN
         PERFORM set_config('hnsw.iterative_scan', 'relaxed_order', true);
-        PERFORM set_config('hnsw.ef_search', '100', true);
+        PERFORM set_config('hnsw.ef_search', '64', true);
         RETURN QUERY
         SELECT nearest.keyword_id, nearest.chapter_id, nearest.term, nearest.definition,
                1 - nearest.distance

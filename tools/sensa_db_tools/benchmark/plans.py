@@ -26,7 +26,7 @@ from psycopg import sql
 # serves. Their query is explained under them.
 FUNCTION_SETTINGS = {
     "hnsw.iterative_scan": "relaxed_order",
-    "hnsw.ef_search": "100",
+    "hnsw.ef_search": "64",
     "plan_cache_mode": "force_generic_plan",
     "enable_seqscan": "off",
 }
