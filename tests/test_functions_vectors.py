@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from sensa_db_tools.benchmark.plans import FUNCTION_SETTINGS
 from tests.database_errors import refused
 from tests.function_plans import explain, indexes_used, prepare_function_query
 
@@ -309,6 +311,32 @@ def test_the_callers_hnsw_settings_are_restored(connection: Connection, corpus: 
     similar_keywords(connection, corpus.query, 3, None)
     assert connection.scalar(text("SHOW hnsw.ef_search")) == "55"
     assert connection.scalar(text("SHOW hnsw.iterative_scan")) == "strict_order"
+
+
+def ef_search_pinned(source: str) -> list[str]:
+    """The hnsw.ef_search values a function's body sets for its global search."""
+    return re.findall(r"set_config\('hnsw\.ef_search', '(\d+)', true\)", source)
+
+
+@pytest.mark.parametrize("function", ["find_similar_documents", "find_similar_keywords"])
+def test_the_benchmark_measures_the_ef_search_the_function_pins(
+    connection: Connection, function: str
+) -> None:
+    """The benchmark explains and times the functions' inner queries under
+    FUNCTION_SETTINGS: a function that pinned another value would be measured at
+    the wrong one."""
+    source = connection.scalar(
+        text("SELECT prosrc FROM pg_proc WHERE oid = CAST(:f AS regproc)"),
+        {"f": f"public.{function}"},
+    )
+    assert ef_search_pinned(source) == [FUNCTION_SETTINGS["hnsw.ef_search"]]
+
+
+def test_a_function_pinning_another_ef_search_is_caught() -> None:
+    """The control: the body as it was before the searches moved to 64."""
+    before = "PERFORM set_config('hnsw.ef_search', '100', true);"
+    assert ef_search_pinned(before) == ["100"]
+    assert ef_search_pinned(before) != [FUNCTION_SETTINGS["hnsw.ef_search"]]
 
 
 # 1 + 2^-11 and its neighbours have no half-precision value: halfvec rounds them.
