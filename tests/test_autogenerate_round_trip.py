@@ -52,20 +52,23 @@ class CourseLink(Base):
 '''
 
 # Every character alembic_utils and SQLAlchemy's text() treat specially, in a
-# LANGUAGE sql body: a colon before a name, quotes, a backslash, $$ inside a
+# PL/pgSQL body: a colon before a name, quotes, a backslash, $$ inside a
 # differently tagged body.
 OLD_BODY = """AS $$
-    SELECT
+BEGIN
+    PERFORM
         pg_catalog.set_config('app.current_user_id', coalesce(CAST(p_user_id AS text), ''), true),
         pg_catalog.set_config(
             'app.current_user_txn',
             CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS text),
             true
         );
+END;
 $$;"""
 NEW_BODY = r"""AS $body$
+BEGIN
     -- at 10:30: it's "quoted", C:\temp\new, $$ and :p_user_id stay as written
-    SELECT
+    PERFORM
         pg_catalog.set_config('app.current_user_id', coalesce(CAST(p_user_id AS text), ''), true),
         pg_catalog.set_config(
             'app.current_user_txn',
@@ -73,6 +76,7 @@ NEW_BODY = r"""AS $body$
             true
         )
     WHERE 'HH24:MI' <> E'\\:';
+END;
 $body$;"""
 
 POLICY_FILE = "sensa_db/policies/learning.sql"

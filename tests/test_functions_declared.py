@@ -10,7 +10,12 @@ from importlib import resources
 import pytest
 from sqlalchemy import Connection, text
 
-from sensa_db.security import DEFINER_SEARCH_PATH, DEFINERS, INVOKER_SEARCH_PATH
+from sensa_db.security import (
+    DEFINER_SEARCH_PATH,
+    DEFINERS,
+    INVOKER_SEARCH_PATH,
+    SCHEMA_OWNER_ROLE,
+)
 from sensa_db.sql_entities import SQL_DIRECTORIES
 
 # The only functions that run as their owner, each for the reason in its comment.
@@ -132,6 +137,67 @@ def test_the_learner_context_is_one_call_per_statement_never_inlined(
     )
     assert "inlined_context()" not in inlined
     assert "current_setting('app.current_user_txn'" in inlined
+
+
+# Called once in every request's transaction (the API names its learner first).
+EVERY_REQUEST = {"set_current_user_id"}
+
+
+def replanned_on_the_request_path(connection: Connection) -> set[str]:
+    """The functions that another one calls, or that every request calls, and that
+    are SQL functions with a SET clause: those cannot be inlined, and PostgreSQL
+    parses and plans their queries again at each call, policies and all."""
+    rows = connection.execute(
+        text(
+            """
+            SELECT p.proname, l.lanname, p.proconfig IS NOT NULL, p.prosrc
+            FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+            WHERE p.pronamespace = 'public'::regnamespace
+              AND NOT EXISTS (
+                  SELECT FROM pg_depend d
+                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+              )
+            """
+        )
+    ).all()
+    called = {
+        name
+        for name, *_ in rows
+        if any(
+            re.search(rf"\bpublic\.{name}\(", source)
+            for caller, *_, source in rows
+            if caller != name
+        )
+    }
+    return {
+        name
+        for name, language, has_settings, _ in rows
+        if language == "sql" and has_settings and name in called | EVERY_REQUEST
+    }
+
+
+def test_functions_on_the_request_path_are_planned_once_per_session(
+    connection: Connection,
+) -> None:
+    """PL/pgSQL compiles a function once per session and keeps its plans; an SQL
+    function with a SET clause is planned again at every call. As SQL,
+    set_current_user_id() cost every request about 20 µs of server CPU and
+    get_learner_streak() a quarter of the progress summary's (docs/BENCHMARKS.md)."""
+    assert replanned_on_the_request_path(connection) == set()
+
+
+def test_a_replanned_helper_on_the_request_path_is_found(owner_connection: Connection) -> None:
+    """The control: an SQL helper with a SET clause, called by another function."""
+    owner_connection.execute(text(f"RESET ROLE; SET LOCAL ROLE {SCHEMA_OWNER_ROLE}"))
+    owner_connection.execute(
+        text(
+            "CREATE FUNCTION public.control_helper() RETURNS integer LANGUAGE sql STABLE"
+            " SET search_path = pg_catalog, pg_temp AS $$ SELECT 1 $$;"
+            " CREATE FUNCTION public.control_caller() RETURNS integer LANGUAGE sql STABLE"
+            " AS $$ SELECT public.control_helper() $$"
+        )
+    )
+    assert replanned_on_the_request_path(owner_connection) == {"control_helper"}
 
 
 def test_only_the_listed_functions_run_as_their_owner(connection: Connection) -> None:

@@ -9,6 +9,11 @@
  * and reads as 0, although that row still holds the number it ended at.
  *
  * SECURITY INVOKER: row-level security limits the rows read to the caller's.
+ *
+ * PL/pgSQL with its plan kept, like get_user_progress_summary(), which calls
+ * it: as an SQL function that cannot be inlined (its SET search_path) its
+ * query was parsed and planned, policies and all, at every call: a quarter
+ * of the progress summary's server time (docs/BENCHMARKS.md).
  */
 CREATE OR REPLACE FUNCTION public.get_learner_streak(p_user_id uuid)
 RETURNS TABLE (
@@ -16,11 +21,14 @@ RETURNS TABLE (
     longest_streak integer,
     last_activity_date date
 )
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY INVOKER
 SET search_path = pg_catalog, public, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+    RETURN QUERY
     SELECT
         CASE
             WHEN latest.last_activity_date >= (now() AT TIME ZONE 'UTC')::date - 1
@@ -40,7 +48,8 @@ AS $$
         WHERE up.user_id = p_user_id AND up.last_activity_date IS NOT NULL
         ORDER BY up.last_activity_date DESC, up.current_streak_days DESC
         LIMIT 1
-    ) AS latest ON true
+    ) AS latest ON true;
+END;
 $$;
 
 /**

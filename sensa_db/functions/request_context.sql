@@ -17,21 +17,28 @@
  * SECURITY INVOKER: it only sets values the caller could set with set_config
  * itself. The database trusts the API to name the learner it authenticated;
  * what it guarantees is that nothing else is visible under that name.
+ *
+ * PL/pgSQL, not SQL, because every request calls it: an SQL function that
+ * cannot be inlined (its SET search_path) is parsed and planned again at each
+ * call, which cost about 20 µs of server CPU per request; PL/pgSQL compiles
+ * it once per session (docs/BENCHMARKS.md).
  */
 CREATE OR REPLACE FUNCTION public.set_current_user_id(p_user_id uuid)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 VOLATILE
 SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT
+BEGIN
+    PERFORM
         pg_catalog.set_config('app.current_user_id', coalesce(CAST(p_user_id AS text), ''), true),
         pg_catalog.set_config(
             'app.current_user_txn',
             CAST(EXTRACT(epoch FROM pg_catalog.transaction_timestamp()) AS text),
             true
         );
+END;
 $$;
 
 /**
