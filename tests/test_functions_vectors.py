@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
@@ -522,3 +523,42 @@ def test_control_without_the_rule_a_zero_query_passes_any_threshold(
 def test_a_learners_zero_query_is_refused_too(learner: Connection) -> None:
     with refused(learner, "22023", constraint="query_embedding_not_zero"):
         similar_documents(learner, ZERO, 10, -1.0)
+
+
+GLOBAL_SEARCH_ARGUMENTS = {
+    "find_similar_documents": f"'{axis_vector(1.0)}', 10, -1",
+    "find_similar_keywords": f"'{axis_vector(1.0)}', 10, -1, NULL",
+}
+
+
+def jit_compiled(connection: Connection, function: str, statement: str) -> bool:
+    """Whether the global query of ``function``, executed under the settings in force,
+    was JIT-compiled (EXPLAIN ANALYZE reports what JIT did)."""
+    prepare_function_query(connection, function, statement)
+    raw = connection.exec_driver_sql(
+        f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {statement}({GLOBAL_SEARCH_ARGUMENTS[function]})"
+    ).scalar_one()
+    document = raw if isinstance(raw, list) else json.loads(raw)
+    return "JIT" in document[0]
+
+
+@pytest.mark.parametrize("function", sorted(GLOBAL_SEARCH_ARGUMENTS))
+def test_the_global_searches_are_never_jit_compiled(connection: Connection, function: str) -> None:
+    """Costed for a tenth of the table (its LIMIT unknown in the generic plan), the
+    global query passed jit_above_cost from a few hundred thousand rows and was
+    compiled at every call: 8 ms of a 16 ms search at 1,000,000 documents. With
+    JIT's threshold at 0, as any large table would make it, the function's own
+    settings keep it off; the control, without them, is compiled."""
+    connection.exec_driver_sql("SET LOCAL jit = on")
+    connection.exec_driver_sql("SET LOCAL jit_above_cost = 0")
+    assert jit_compiled(connection, function, "control")
+    for setting in connection.scalar(
+        text("SELECT proconfig FROM pg_proc WHERE oid = CAST(:f AS regproc)"),
+        {"f": f"public.{function}"},
+    ):
+        name, _, value = setting.partition("=")
+        connection.execute(
+            text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
+        )
+    assert not jit_compiled(connection, function, "as_the_function_runs")
+    assert FUNCTION_SETTINGS["jit"] == "off"

@@ -101,8 +101,10 @@ $$;
  * real sentence embeddings; at 100: 0.980 and 0.995, 0.9950 and 0.9970
  * (docs/BENCHMARKS.md).
  * Past a few hundred thousand documents recall falls at any ef_search with
- * the design's graph (m 16); the remedy there is a denser graph or
- * partitioning (docs/SCALING.md), not a wider search.
+ * the design's graph (m 16): 0.66 at 1,000,000. Of the remedies measured
+ * there only smaller graphs, one per subject, reached 0.95 within 10 ms; a
+ * wider search, a denser graph and binary quantization did not
+ * (docs/BENCHMARKS.md, docs/SCALING.md).
  *
  * plan_cache_mode = force_generic_plan: each query is planned once per
  * session and its plan reused. By default PL/pgSQL planned the global query
@@ -122,6 +124,12 @@ $$;
  * set in the body and the caller's values restored: as SET clauses of the
  * function they would need pgvector's library loaded before CREATE FUNCTION
  * by a role that is not a superuser (a migration, a restore).
+ *
+ * jit = off: the same generic plan, costed for a tenth of the table, passes
+ * jit_above_cost (100,000, PostgreSQL's default) from a few hundred thousand
+ * rows, and PostgreSQL then compiled the query's expressions at every call:
+ * 8 ms of a 16 ms search at 1,000,000 documents, for a query that reads
+ * twice match_count rows (docs/BENCHMARKS.md).
  *
  * SECURITY INVOKER: row-level security decides which documents the caller sees.
  */
@@ -143,6 +151,7 @@ SECURITY INVOKER
 SET search_path = pg_catalog, public, pg_temp
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
+SET jit = off
 AS $$
 DECLARE
     caller_iterative_scan text := current_setting('hnsw.iterative_scan', true);
@@ -208,8 +217,8 @@ $$;
  * over the half-precision expression, with the iterative scan (pgvector 0.8,
  * relaxed order, re-sorted outside) so that the rows row-level security
  * filters out do not leave the answer short; the candidates, the
- * full-precision re-ranking, the hnsw.* settings and the plan reused for the
- * session are as in find_similar_documents().
+ * full-precision re-ranking, the hnsw.* settings, the plan reused for the
+ * session and JIT turned off are as in find_similar_documents().
  *
  * SECURITY INVOKER: row-level security decides which keywords the caller sees.
  */
@@ -232,6 +241,7 @@ SECURITY INVOKER
 SET search_path = pg_catalog, public, pg_temp
 SET plan_cache_mode = force_generic_plan
 SET enable_seqscan = off
+SET jit = off
 AS $$
 DECLARE
     caller_iterative_scan text := current_setting('hnsw.iterative_scan', true);

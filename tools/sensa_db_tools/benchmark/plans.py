@@ -22,13 +22,14 @@ from psycopg import sql
 
 # What find_similar_documents() and find_similar_keywords() set for their queries
 # (sensa_db/functions/vectors.sql): the HNSW scans' settings, the plan reused for
-# the session, generic (its LIMIT unknown), and no sequential scan where an index
-# serves. Their query is explained under them.
+# the session, generic (its LIMIT unknown), no sequential scan where an index
+# serves, and no JIT compilation. Their query is explained under them.
 FUNCTION_SETTINGS = {
     "hnsw.iterative_scan": "relaxed_order",
     "hnsw.ef_search": "64",
     "plan_cache_mode": "force_generic_plan",
     "enable_seqscan": "off",
+    "jit": "off",
 }
 
 FUNCTION_SOURCE = """
