@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy import make_url
 
 from sensa_db.security import ADMIN_ROLE, APP_ROLE
-from sensa_db_tools.benchmark import concurrency, dataset, report, workloads
+from sensa_db_tools.benchmark import alternatives, concurrency, dataset, report, workloads
 from sensa_db_tools.benchmark.scale import Scale
 from sensa_db_tools.cli import main
 from tests.postgres import REPO_ROOT, PostgresServer
@@ -253,3 +254,45 @@ def test_a_typo_drops_one_inner_letter() -> None:
     assert misspelt[0] == word[0]
     assert misspelt[-1] == word[-1]
     assert any(word[:i] + word[i + 1 :] == misspelt for i in range(1, len(word) - 1))
+
+
+def test_the_alternatives_run_on_a_kept_database_and_leave_no_index(
+    pg_server: PostgresServer, tmp_path: Path
+) -> None:
+    """The command that measures what would lift the global recall (binary quantization,
+    a subject's own graph, a larger ef_search) on a kept benchmark database: every
+    alternative answers with a recall, and the indexes it built are gone after it."""
+    output = tmp_path / "kept"
+    arguments = [
+        "benchmark", "--quick", "--keep", "--no-progress",
+        "--database-url", pg_server.url("postgres"),
+        "--output", str(output), "-c", str(REPO_ROOT / "alembic.ini"),
+    ]  # fmt: skip
+    assert main(arguments) == 0
+    kept = json.loads((output / report.JSON_NAME).read_text())["database"]
+    assert kept["kept"] is True
+    try:
+        lines = alternatives.measure(
+            make_url(pg_server.url("postgres")), kept["name"], Scale.quick().documents,
+            queries=4, seed=7,
+        )  # fmt: skip
+        rows = [
+            line.split(" | ") for line in lines if line.startswith("| ") and "recall" not in line
+        ]
+        measured = {row[0].removeprefix("| ") for row in rows if len(row) == 5}
+        by_subject = {name for name in measured if name.startswith("partition by subject (")}
+        assert len(by_subject) == 1
+        assert measured - by_subject == {
+            "find_similar_documents() as shipped",
+            "shipped graph, iterative scan",
+            "binary quantization, re-ranked",
+        }
+        assert all(0.0 <= float(row[2]) <= 1.0 for row in rows if len(row) == 5)
+        with pg_server.connect(kept["name"]) as conn:
+            left = conn.execute(
+                "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'alternative_%'"
+            ).fetchone()
+        assert left == (0,)
+    finally:
+        with pg_server.connect("postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{kept["name"]}" WITH (FORCE)')

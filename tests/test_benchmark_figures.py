@@ -73,6 +73,14 @@ def test_the_million_point_has_a_keyword_per_document_and_no_serial_builds() -> 
     assert "| 3 / 2 |" in scale_curve.render_markdown([{**point, "build_serial_s": 3.0}])
 
 
+def test_the_curve_runs_the_sizes_between_its_bounds() -> None:
+    assert scale_curve.sizes_between(10_000, 100_000) == scale_curve.SIZES
+    assert scale_curve.sizes_between(10_000, 1_000_000) == (*scale_curve.SIZES, scale_curve.MILLION)
+    assert scale_curve.sizes_between(1_000_000, 1_000_000) == (scale_curve.MILLION,)
+    assert scale_curve.sizes_between(100_000, 100_000) == scale_curve.SIZES[1:]
+    assert scale_curve.sizes_between(1_000_000, 100_000) == ()
+
+
 def test_the_read_only_mix_is_the_mix_without_its_writes() -> None:
     read_only = concurrency.mix(read_only=True)
     assert set(read_only) == set(concurrency.SCRIPTS) - concurrency.WRITES

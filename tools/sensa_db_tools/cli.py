@@ -340,8 +340,9 @@ def _benchmark(args: argparse.Namespace) -> int:
     if args.scale_curve:
         from sensa_db_tools.benchmark import scale_curve
 
-        million = args.scale_curve_max >= scale_curve.MILLION.documents
-        sizes = scale_curve.SIZES + ((scale_curve.MILLION,) if million else ())
+        sizes = scale_curve.sizes_between(args.scale_curve_min, args.scale_curve_max)
+        if not sizes:
+            raise UsageError("--scale-curve-min is above --scale-curve-max: no size is left")
         try:
             scale_curve.run_curve(options, sizes)
         except WrongAnswerError as exc:
@@ -464,6 +465,14 @@ def add_benchmark(subparsers: SubParsers) -> None:
         default=100_000,
         metavar="DOCUMENTS",
         help="the largest size of --scale-curve: 100000 (default) or 1000000",
+    )
+    parser.add_argument(
+        "--scale-curve-min",
+        type=int,
+        default=10_000,
+        metavar="DOCUMENTS",
+        help="the smallest size of --scale-curve: 10000 (default), 100000 or 1000000, e.g."
+        " the 1,000,000 point alone with --scale-curve-max 1000000 --scale-curve-min 1000000",
     )
     parser.add_argument(
         "--concurrency",

@@ -31,6 +31,13 @@ OTHER_QUERIES = ("course_lookup", "search_keywords_typo", "course_stats", "progr
 MIB = 2**20
 
 
+def sizes_between(smallest: int, largest: int) -> tuple[Scale, ...]:
+    """The curve's sizes from ``smallest`` to ``largest`` documents (the million only
+    when asked for: it takes hours)."""
+    million = (MILLION,) if largest >= MILLION.documents else ()
+    return tuple(size for size in SIZES + million if smallest <= size.documents <= largest)
+
+
 def run_curve(options: Options, sizes: Sequence[Scale] = SIZES) -> list[dict[str, Any]]:
     points = []
     for scale in sizes:
