@@ -166,6 +166,17 @@ def test_the_revision_ab_pairs_each_repetition_and_names_a_clear_change() -> Non
     assert revision_ab.verdict(mix["relative"], higher_is_faster=True) == "within noise"
 
 
+def test_each_global_search_runs_before_its_pair_as_often_as_after() -> None:
+    # A query searched twice in a row is cheaper the second time (the graph's pages are
+    # in the CPU's caches): a function always run before its inner query looked dearer.
+    names = list(revision_ab.GLOBAL_SEARCHES)
+    orders = [revision_ab.turns(names, position) for position in range(10)]
+    assert all(sorted(order) == sorted(names) for order in orders)
+    for function, inner in revision_ab.WRAPPED.items():
+        before = [order.index(function) < order.index(inner) for order in orders]
+        assert before.count(True) == before.count(False) == 5
+
+
 def test_a_change_whose_interval_excludes_zero_is_named_by_its_direction() -> None:
     falling = {"mean": -0.1, "low": -0.15, "high": -0.05, "n": 3}
     assert revision_ab.verdict(falling) == "faster"  # a latency that fell

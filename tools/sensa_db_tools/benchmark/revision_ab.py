@@ -163,12 +163,20 @@ def _recall_set(admin: psycopg.Connection[Any], data: Any, seed: int) -> dict[st
     return sets
 
 
+def turns(names: list[str], position: int) -> list[str]:
+    """The order in which ``names`` run the query at ``position``: as listed, then reversed,
+    so that each search runs first as often as last. A function and its inner query answer
+    the same query, and the second to search a graph finds its pages in the CPU's caches:
+    in a fixed order the first looked about 0.1 ms dearer per call at 10,000 documents."""
+    return names if position % 2 == 0 else names[::-1]
+
+
 def _global_searches(
     admin: psycopg.Connection[Any], data: Any, options: Options, seed: int, exact: dict[str, Any]
 ) -> dict[str, Any]:
     """p50, p95 (ms), mean backend CPU time (µs, None where unreadable) and recall@10
     (against ``exact``) of each of ``GLOBAL_SEARCHES``, the searches taking turns query by
-    query."""
+    query (``turns``)."""
     rng = np.random.default_rng([seed, 11])
     count = options.scale.warmup + options.scale.repetitions
     courses = rng.integers(0, len(data.course_ids), size=count)
@@ -183,7 +191,8 @@ def _global_searches(
     latency = {name: Samples() for name in GLOBAL_SEARCHES}
     spent: dict[str, list[float]] = {name: [] for name in GLOBAL_SEARCHES}
     for position in range(count):
-        for name, (statement, _, _) in GLOBAL_SEARCHES.items():
+        for name in turns(list(GLOBAL_SEARCHES), position):
+            statement = GLOBAL_SEARCHES[name][0]
             search = partial(fetch_rows, admin, statement, {"q": queries[name][position]})
             if position < options.scale.warmup:
                 search()
