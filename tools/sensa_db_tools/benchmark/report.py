@@ -35,8 +35,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"# sensa-db benchmark: {scale['name']} size",
         "",
         f"Machine: {machine['cpu_count']} cores, {machine['memory_gib']} GiB RAM,"
-        f" PostgreSQL {machine['postgresql']}, pgvector {machine['pgvector']}"
-        f" ({machine['platform']}). Run {results['started_at']}, {results['duration_s']:.0f} s.",
+        f" PostgreSQL {machine['postgresql']}, pgvector {machine['pgvector']},"
+        f" shared_buffers {machine['shared_buffers']} ({machine['platform']})."
+        f" Run {results['started_at']}, {results['duration_s']:.0f} s.",
         "",
         f"Data: {scale['learners']:,} learners, {scale['courses']:,} courses,"
         f" {scale['documents']:,} processed documents, {scale['keywords']:,} keywords"
