@@ -81,7 +81,7 @@ DEFAULT_CONNECT_TIMEOUT_SECONDS = 10
 # The newest revision of this package's schema: ``alembic heads`` of the
 # revisions it was released with (tests/test_schema_check.py keeps them equal).
 # The runtime's wheel ships no revisions, so check_schema compares with this.
-HEAD_REVISION = "4269fa5535f5"
+HEAD_REVISION = "b2a65691336a"
 
 
 class DatabaseURLError(RuntimeError):

@@ -129,3 +129,22 @@ def test_the_owner_index_rebuild_reruns_after_a_kill_between_its_steps(server: U
     check_kills_between_steps(
         server, OWNER_INDEX_REVISION, OWNER_INDEX_STEPS, LAST_OWNER_INDEX_STEP
     )
+
+
+# Revision b2a65691336a rebuilds idx_keywords_chapter_id with user_id as a key, in
+# the same steps. Killed before the build (the old index renamed), before the old
+# index's drop (both indexes), and after the last step.
+KEYED_INDEX_REVISION = "b2a65691336a"
+KEYED_INDEX_STEPS = (
+    r"CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_keywords_chapter_id ",
+    r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywords_chapter_id_ccold",
+)
+LAST_KEYED_INDEX_STEP = r"DROP INDEX CONCURRENTLY IF EXISTS public\.idx_keywords_chapter_id_ccold"
+
+
+def test_the_keyed_keyword_index_rebuild_reruns_after_a_kill_between_its_steps(
+    server: URL,
+) -> None:
+    check_kills_between_steps(
+        server, KEYED_INDEX_REVISION, KEYED_INDEX_STEPS, LAST_KEYED_INDEX_STEP
+    )

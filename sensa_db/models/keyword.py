@@ -9,7 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sensa_db.models.base import (
     NOT_NULL_OWNER,
-    OWNER_IN_JOIN_INDEX,
     Base,
     CreatedAtMixin,
     bool_column,
@@ -24,6 +23,13 @@ from sensa_db.models.processed_document import EMBEDDING_DIMENSIONS, half_precis
 if TYPE_CHECKING:
     from sensa_db.models.chapter import Chapter
     from sensa_db.models.keyword_relationship import KeywordRelationship
+
+OWNER_KEYED_IN_KEYWORD_INDEX = (
+    "the design's index on chapter_id also has user_id as its second key: a course's keywords"
+    " are read from their rows (the embedding), where a column carried by INCLUDE filters"
+    " nothing, so the planner ANDed a bitmap of all the learner's keywords into every chapter's"
+    " lookup for row-level security's user_id; as a key it is part of the index condition"
+)
 
 
 class Keyword(CreatedAtMixin, Base):
@@ -66,8 +72,8 @@ class Keyword(CreatedAtMixin, Base):
         Index(
             "idx_keywords_chapter_id",
             "chapter_id",
-            postgresql_include=["user_id"],
-            info=departs_from_design(OWNER_IN_JOIN_INDEX),
+            "user_id",
+            info=departs_from_design(OWNER_KEYED_IN_KEYWORD_INDEX),
         ),
         Index("idx_keywords_term", "term"),
         Index("idx_keywords_primary", "is_primary", postgresql_where=text("is_primary = true")),
